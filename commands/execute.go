@@ -1,0 +1,157 @@
+// Package commands runs commands against aggregates: load the stream, fold
+// it, decide, append with the expected version, retry version conflicts a
+// bounded number of times, and stamp audit metadata on every event.
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/annals-dev/annals/domain/kernel"
+	"github.com/annals-dev/annals/eventstore"
+)
+
+// DefaultMaxAttempts bounds how often a command is re-decided when another
+// writer appended to its stream in between.
+const DefaultMaxAttempts = 8
+
+// Meta is what the caller knows about a command: the realm (dialect) it runs
+// in, who issues it and why. The executor adds the command and event ids.
+type Meta struct {
+	Realm         string
+	ActorID       string
+	Command       string
+	CorrelationID uuid.UUID // zero: the command id is used
+	CausationID   uuid.UUID // zero: the command id is used
+	Request       *eventstore.RequestInfo
+}
+
+// Executor executes decisions against the event store.
+type Executor struct {
+	Store       eventstore.Store
+	Registry    *kernel.Registry
+	Now         func() time.Time
+	MaxAttempts int
+}
+
+// NewExecutor returns an executor with defaults.
+func NewExecutor(store eventstore.Store, registry *kernel.Registry) *Executor {
+	return &Executor{Store: store, Registry: registry, Now: time.Now, MaxAttempts: DefaultMaxAttempts}
+}
+
+// Result is the outcome of an executed command.
+type Result struct {
+	CommandID uuid.UUID
+	// Events are the appended events; empty when the decision was a no-op.
+	Events []kernel.Event
+	// Version is the stream's version after the command (-1: no stream).
+	Version int64
+	// Position is where the last appended event landed; Start if none was.
+	Position eventstore.Position
+}
+
+// Appended reports whether the command appended anything.
+func (r Result) Appended() bool { return len(r.Events) > 0 }
+
+// Load reads an aggregate's stream and folds it. The version is -1 when the
+// stream does not exist.
+func Load[S any](ctx context.Context, x *Executor, agg kernel.Aggregate[S], realm, id string) (S, int64, error) {
+	var state S
+	stream := kernel.StreamName(realm, agg.Kind, id)
+	recorded, err := x.Store.ReadStream(ctx, stream, 0, 0)
+	if err != nil {
+		return state, -1, fmt.Errorf("load %s: %w", stream, err)
+	}
+	version := int64(-1)
+	for _, r := range recorded {
+		e, err := x.Registry.Decode(r.Type, r.Data)
+		if err != nil {
+			return state, -1, fmt.Errorf("load %s@%d: %w", stream, r.Version, err)
+		}
+		state = agg.Evolve(state, e)
+		version = r.Version
+	}
+	return state, version, nil
+}
+
+// Execute runs decide against the current state of one aggregate instance
+// and appends what it decides. decide may be called several times (once per
+// attempt), so it must be a pure function of the state it is given.
+func Execute[S any](ctx context.Context, x *Executor, agg kernel.Aggregate[S], meta Meta, id string,
+	decide func(S) ([]kernel.Event, error)) (Result, error) {
+	commandID := uuid.New()
+	stream := kernel.StreamName(meta.Realm, agg.Kind, id)
+	attempts := x.MaxAttempts
+	if attempts <= 0 {
+		attempts = DefaultMaxAttempts
+	}
+	for attempt := 1; ; attempt++ {
+		state, version, err := Load(ctx, x, agg, meta.Realm, id)
+		if err != nil {
+			return Result{}, err
+		}
+		events, err := decide(state)
+		if err != nil {
+			return Result{CommandID: commandID, Version: version}, err
+		}
+		if len(events) == 0 {
+			return Result{CommandID: commandID, Version: version}, nil
+		}
+		data, err := x.encode(meta, commandID, events)
+		if err != nil {
+			return Result{}, err
+		}
+		expected := eventstore.ExpectedVersion(version)
+		if version < 0 {
+			expected = eventstore.NoStream
+		}
+		res, err := x.Store.Append(ctx, stream, expected, data)
+		if err == nil {
+			return Result{CommandID: commandID, Events: events, Version: res.NextExpectedVersion, Position: res.Position}, nil
+		}
+		if !errors.Is(err, eventstore.ErrWrongVersion) {
+			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		if attempt >= attempts {
+			return Result{}, kernel.Conflict("concurrent_modification",
+				fmt.Sprintf("%s was changed concurrently; try again", agg.Kind))
+		}
+	}
+}
+
+func (x *Executor) encode(meta Meta, commandID uuid.UUID, events []kernel.Event) ([]eventstore.EventData, error) {
+	md := eventstore.Metadata{
+		Realm:         meta.Realm,
+		ActorID:       meta.ActorID,
+		Command:       meta.Command,
+		CommandID:     commandID,
+		CorrelationID: meta.CorrelationID,
+		CausationID:   meta.CausationID,
+		OccurredAt:    x.Now().UTC(),
+		Request:       meta.Request,
+	}
+	if md.CorrelationID == uuid.Nil {
+		md.CorrelationID = commandID
+	}
+	if md.CausationID == uuid.Nil {
+		md.CausationID = commandID
+	}
+	mb, err := json.Marshal(md)
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	out := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		typ, b, err := x.Registry.Encode(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = eventstore.EventData{ID: uuid.New(), Type: typ, Data: b, Metadata: mb}
+	}
+	return out, nil
+}
