@@ -23,9 +23,13 @@ const DefaultMaxAttempts = 8
 // Meta is what the caller knows about a command: the realm (dialect) it runs
 // in, who issues it and why. The executor adds the command and event ids.
 type Meta struct {
-	Realm         string
-	ActorID       string
-	Command       string
+	Realm   string
+	ActorID string
+	Command string
+	// CommandID groups the appends of one logical command that touches
+	// several streams (sign-up claims an email, then creates the user);
+	// zero: each Execute call gets its own.
+	CommandID     uuid.UUID
 	CorrelationID uuid.UUID // zero: the command id is used
 	CausationID   uuid.UUID // zero: the command id is used
 	Request       *eventstore.RequestInfo
@@ -84,7 +88,10 @@ func Load[S any](ctx context.Context, x *Executor, agg kernel.Aggregate[S], real
 // attempt), so it must be a pure function of the state it is given.
 func Execute[S any](ctx context.Context, x *Executor, agg kernel.Aggregate[S], meta Meta, id string,
 	decide func(S) ([]kernel.Event, error)) (Result, error) {
-	commandID := uuid.New()
+	commandID := meta.CommandID
+	if commandID == uuid.Nil {
+		commandID = uuid.New()
+	}
 	stream := kernel.StreamName(meta.Realm, agg.Kind, id)
 	attempts := x.MaxAttempts
 	if attempts <= 0 {

@@ -59,12 +59,16 @@ func TestEmailClaims(t *testing.T) {
 	claimed := identity.EmailClaimed{Email: "ann@example.com", UserID: "u1", At: t0}
 	t.Run("free email is claimed under its normalized key", func(t *testing.T) {
 		kerneltest.Given(identity.EmailClaims).
-			When(func(c identity.EmailClaim) ([]kernel.Event, error) { return identity.Claim(c, "ANN@example.com", "u1", false, t0) }).
+			When(func(c identity.EmailClaim) ([]kernel.Event, error) {
+				return identity.Claim(c, "ANN@example.com", "u1", false, t0)
+			}).
 			Then(t, claimed)
 	})
 	t.Run("held email is taken", func(t *testing.T) {
 		kerneltest.Given(identity.EmailClaims, claimed).
-			When(func(c identity.EmailClaim) ([]kernel.Event, error) { return identity.Claim(c, "ann@example.com", "u2", true, t0) }).
+			When(func(c identity.EmailClaim) ([]kernel.Event, error) {
+				return identity.Claim(c, "ann@example.com", "u2", true, t0)
+			}).
 			ThenError(t, kernel.ErrRule)
 	})
 	t.Run("a young unused claim is a sign-up in progress", func(t *testing.T) {
@@ -77,15 +81,21 @@ func TestEmailClaims(t *testing.T) {
 	t.Run("an old unused claim is taken over", func(t *testing.T) {
 		later := t0.Add(2 * identity.ClaimGrace)
 		kerneltest.Given(identity.EmailClaims, claimed).
-			When(func(c identity.EmailClaim) ([]kernel.Event, error) { return identity.Claim(c, "ann@example.com", "u2", false, later) }).
+			When(func(c identity.EmailClaim) ([]kernel.Event, error) {
+				return identity.Claim(c, "ann@example.com", "u2", false, later)
+			}).
 			Then(t, identity.EmailClaimed{Email: "ann@example.com", UserID: "u2", At: later})
 	})
 	t.Run("released email is free again; only the holder releases", func(t *testing.T) {
 		kerneltest.Given(identity.EmailClaims, claimed).
-			When(func(c identity.EmailClaim) ([]kernel.Event, error) { return identity.Release(c, "ann@example.com", "u2") }).
+			When(func(c identity.EmailClaim) ([]kernel.Event, error) {
+				return identity.Release(c, "ann@example.com", "u2")
+			}).
 			Then(t)
 		kerneltest.Given(identity.EmailClaims, claimed, identity.EmailReleased{Email: "ann@example.com", UserID: "u1"}).
-			When(func(c identity.EmailClaim) ([]kernel.Event, error) { return identity.Claim(c, "ann@example.com", "u2", false, t0) }).
+			When(func(c identity.EmailClaim) ([]kernel.Event, error) {
+				return identity.Claim(c, "ann@example.com", "u2", false, t0)
+			}).
 			Then(t, identity.EmailClaimed{Email: "ann@example.com", UserID: "u2", At: t0})
 	})
 }

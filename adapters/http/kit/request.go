@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
 
 	"github.com/annals-dev/annals/commands"
 	"github.com/annals-dev/annals/eventstore"
@@ -14,9 +15,10 @@ import (
 // and the request context the audit trail keeps.
 func CommandMeta(r *http.Request, realm, actorID, command string) commands.Meta {
 	return commands.Meta{
-		Realm:   realm,
-		ActorID: actorID,
-		Command: command,
+		Realm:     realm,
+		ActorID:   actorID,
+		Command:   command,
+		CommandID: uuid.New(),
 		Request: &eventstore.RequestInfo{
 			RequestID:  middleware.GetReqID(r.Context()),
 			ClientAddr: r.RemoteAddr,
