@@ -66,10 +66,14 @@ func ReadBody(r *http.Request) (*Body, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&b.whole); err != nil || dec.More() {
-		pos := 0
+		// FastAPI reports where decoding stopped.
+		pos := int(dec.InputOffset())
 		var se *json.SyntaxError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
 			pos = int(se.Offset)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			pos = len(raw)
 		}
 		b.errs.Add(ErrorItem{Type: "json_invalid", Loc: []any{"body", pos}, Msg: "JSON decode error",
 			Input: map[string]any{}, Ctx: map[string]any{"error": "Expecting value"}})
