@@ -1,0 +1,70 @@
+// Command annals runs the Annals backend: serve the dialects, migrate the
+// schemas, or find and start a PostgreSQL for development.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: annals <command> [arguments]
+
+commands:
+  serve [--dialect NAME]  serve every dialect under /<name>, or one at the root
+  migrate                 bring every schema up to date, then exit
+  devdb up                print the URL of a usable PostgreSQL, starting a
+                          private throwaway cluster if none answers
+  devdb down              stop and remove the cluster "devdb up" started
+
+Configuration comes from ANNALS_* environment variables.
+`
+
+// errUsage marks a command line that could not be understood.
+var errUsage = errors.New("invalid usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	// After the first signal a second one kills the process at once.
+	context.AfterFunc(ctx, stop)
+
+	err := dispatch(ctx, args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "annals: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "annals: %v\n", err)
+		return 1
+	}
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: no command", errUsage)
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "migrate":
+		return migrate(ctx, rest, stderr)
+	case "devdb":
+		return devdb(ctx, rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	default:
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+}

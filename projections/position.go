@@ -1,0 +1,105 @@
+package projections
+
+import (
+	"context"
+	"sync"
+
+	"github.com/annals-dev/annals/eventstore"
+)
+
+// projection is a registered projector and where it stands in this process.
+type projection struct {
+	Projector
+
+	mu sync.Mutex
+	// loaded is set once Run has read the stored checkpoint into pos.
+	loaded bool
+	// pos is the last event processed (applied or skipped).
+	pos eventstore.Position
+	// persisted is the checkpoint known to be stored; skipped events move
+	// pos ahead of it until the next flush.
+	persisted eventstore.Position
+	// changed is closed and replaced whenever pos moves, waking waiters.
+	changed chan struct{}
+	// failure is the last apply error, cleared by the next success.
+	failure error
+}
+
+func newProjection(p Projector) *projection {
+	return &projection{Projector: p, changed: make(chan struct{})}
+}
+
+// positions is a snapshot of a projection's progress.
+type positions struct {
+	loaded    bool
+	pos       eventstore.Position
+	persisted eventstore.Position
+	failure   error
+}
+
+func (p *projection) snapshot() positions {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return positions{loaded: p.loaded, pos: p.pos, persisted: p.persisted, failure: p.failure}
+}
+
+// start sets the position read from the stored checkpoint.
+func (p *projection) start(stored eventstore.Position) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.loaded, p.pos, p.persisted, p.failure = true, stored, stored, nil
+	p.notifyLocked()
+}
+
+// advance records that the event at pos was processed; stored tells whether
+// the checkpoint in the database already says so.
+func (p *projection) advance(pos eventstore.Position, stored bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pos.Less(pos) {
+		p.pos = pos
+	}
+	if stored && p.persisted.Less(pos) {
+		p.persisted = pos
+	}
+	p.failure = nil
+	p.notifyLocked()
+}
+
+// stored records that a flush wrote the checkpoint at pos.
+func (p *projection) stored(pos eventstore.Position) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.persisted.Less(pos) {
+		p.persisted = pos
+	}
+}
+
+func (p *projection) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failure = err
+}
+
+func (p *projection) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// waitFor blocks until the projection has processed target or ctx ends.
+func (p *projection) waitFor(ctx context.Context, target eventstore.Position) error {
+	for {
+		p.mu.Lock()
+		reached := p.loaded && !p.pos.Less(target)
+		changed := p.changed
+		p.mu.Unlock()
+		if reached {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
