@@ -26,6 +26,10 @@ type User struct {
 	EmailVerified   bool
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Sign-in state (login.go); zero times mean never and not locked.
+	FailedLogins int
+	LockedUntil  time.Time
+	LastLogin    time.Time
 }
 
 // Exists reports whether the user is registered and not deleted.
@@ -105,6 +109,8 @@ func evolveUser(u User, e kernel.Event) User {
 	case UserDeleted:
 		u.Deleted = true
 		u.UpdatedAt = e.At
+	case LoginSucceeded, LoginFailed, LockoutCleared:
+		u = evolveSignIn(u, e)
 	}
 	return u
 }
@@ -208,5 +214,8 @@ var (
 
 // RegisterEvents adds this package's events to a registry.
 func RegisterEvents(r *kernel.Registry) {
-	r.Register(UserRegistered{}, UserUpdated{}, UserPasswordChanged{}, UserDeleted{}, EmailClaimed{}, EmailReleased{})
+	r.Register(UserRegistered{}, UserUpdated{}, UserPasswordChanged{}, UserDeleted{}, EmailClaimed{}, EmailReleased{},
+		LoginSucceeded{}, LoginFailed{}, LockoutCleared{},
+		SessionStarted{}, SessionRefreshed{}, RefreshTokenReused{}, SessionEnded{},
+		PasswordResetIssued{}, PasswordResetUsed{})
 }
