@@ -124,7 +124,8 @@ func TestWriteValidationShape(t *testing.T) {
 		t.Fatalf("body %s: %v", rec.Body, err)
 	}
 	d := out.Detail[0]
-	if d["type"] != "missing" || d["msg"] != "Field required" || jsonOf(d["loc"]) != `["body","name"]` || jsonOf(d["input"]) != `{}` {
+	if d["type"] != "missing" || d["msg"] != "Field required" || jsonOf(d["loc"]) != `["body","name"]` || jsonOf(d["input"]) != `{}` ||
+		d["url"] != "https://errors.pydantic.dev/2.3/v/missing" {
 		t.Fatalf("detail %v", d)
 	}
 }

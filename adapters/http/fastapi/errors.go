@@ -20,7 +20,12 @@ type ErrorItem struct {
 	Msg   string         `json:"msg"`
 	Input any            `json:"input"`
 	Ctx   map[string]any `json:"ctx,omitempty"`
+	URL   string         `json:"url,omitempty"`
 }
+
+// pydanticDocs is where pydantic v2 documents each error type; FastAPI
+// passes the link through in every validation error.
+const pydanticDocs = "https://errors.pydantic.dev/2.3/v/"
 
 // Errors collects validation errors in the order found.
 type Errors []ErrorItem
@@ -37,6 +42,11 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteValidation answers 422 with the errors.
 func WriteValidation(w http.ResponseWriter, errs Errors) {
+	for i := range errs {
+		if errs[i].URL == "" {
+			errs[i].URL = pydanticDocs + errs[i].Type
+		}
+	}
 	WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": errs})
 }
 
