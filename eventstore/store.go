@@ -97,10 +97,11 @@ type Subscription interface {
 
 // Store is the event store port.
 type Store interface {
-	// Append writes events to the end of a stream if the stream is at the
-	// expected version. It fails with ErrWrongVersion otherwise. Appending
-	// events whose ids are already the stream's last events is a no-op that
-	// reports the original result.
+	// Append writes events (at least one) to the end of a stream if the
+	// stream is at the expected version. It fails with ErrWrongVersion
+	// otherwise. Re-appending events whose ids are already stored in that
+	// stream at those versions is a no-op that reports the original result,
+	// so a retry after an unknown outcome is safe.
 	Append(ctx context.Context, stream string, expected ExpectedVersion, events []EventData) (AppendResult, error)
 	// ReadStream returns up to limit events of a stream from version from on
 	// (limit <= 0: all). A stream without events gives an empty slice.
@@ -119,8 +120,9 @@ var (
 	// ErrWrongVersion is returned (wrapped) when a stream is not at the
 	// expected version.
 	ErrWrongVersion = errors.New("eventstore: wrong expected version")
-	// ErrDuplicateEvent is returned when an event id already exists elsewhere
-	// than as the idempotent tail of the same stream.
+	// ErrDuplicateEvent is returned by backends that keep event ids unique
+	// across the whole log (postgres, memory) when an id is reused elsewhere.
+	// EventStoreDB only deduplicates within a stream.
 	ErrDuplicateEvent = errors.New("eventstore: duplicate event id")
 )
 
