@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,8 +18,10 @@ import (
 )
 
 // DefaultMaxAttempts bounds how often a command is re-decided when another
-// writer appended to its stream in between.
-const DefaultMaxAttempts = 8
+// writer appended to its stream in between. Between attempts the executor
+// waits a short random time so that writers racing on one hot stream spread
+// out instead of colliding again in lockstep.
+const DefaultMaxAttempts = 24
 
 // Meta is what the caller knows about a command: the realm (dialect) it runs
 // in, who issues it and why. The executor adds the command and event ids.
@@ -128,6 +131,22 @@ func Execute[S any](ctx context.Context, x *Executor, agg kernel.Aggregate[S], m
 			return Result{}, kernel.Conflict("concurrent_modification",
 				fmt.Sprintf("%s was changed concurrently; try again", agg.Kind))
 		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Result{}, err
+		}
+	}
+}
+
+// backoff waits a random time that grows with the attempt, up to ~25ms.
+func backoff(ctx context.Context, attempt int) error {
+	limit := time.Millisecond << min(attempt, 5)
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("retry after version conflict: %w", ctx.Err())
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -29,20 +29,24 @@ import (
 
 // Dialect is the civic backend.
 type Dialect struct {
-	deps        kit.Deps
-	lockout     identity.LockoutPolicy
-	resetTTL    time.Duration
-	users       *cmdidentity.Users
-	sessions    *cmdidentity.Sessions
-	resets      *cmdidentity.PasswordResets
-	roles       *cmdrole.Roles
-	communities *cmdcommunity.Communities
-	reads       *readmodel.Queries
-	auth        kit.Authenticator
-	handler     http.Handler
+	fastapi.Transport // the server's own refusals as {"detail": ...}
+	deps              kit.Deps
+	lockout           identity.LockoutPolicy
+	resetTTL          time.Duration
+	users             *cmdidentity.Users
+	sessions          *cmdidentity.Sessions
+	resets            *cmdidentity.PasswordResets
+	roles             *cmdrole.Roles
+	communities       *cmdcommunity.Communities
+	reads             *readmodel.Queries
+	auth              kit.Authenticator
+	handler           http.Handler
 }
 
-var _ kit.Dialect = (*Dialect)(nil)
+var (
+	_ kit.Dialect     = (*Dialect)(nil)
+	_ kit.ErrorWriter = (*Dialect)(nil)
+)
 
 // Option tunes the dialect.
 type Option func(*Dialect)

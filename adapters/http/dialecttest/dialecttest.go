@@ -104,9 +104,12 @@ type Env struct {
 func Start[D kit.Dialect](ctx context.Context, name string, build func(kit.Deps) D, opts Options) (env *Env, err error) {
 	opts.defaults()
 	env = &Env{Admin: opts.Admin, Outbox: &Outbox{}}
+	// A failed step returns a nil env; tear down what was built through a
+	// reference of our own.
+	built := env
 	defer func() {
 		if err != nil {
-			err = errors.Join(fmt.Errorf("dialecttest: start %s: %w", name, err), env.teardown.run())
+			err = errors.Join(fmt.Errorf("dialecttest: start %s: %w", name, err), built.teardown.run())
 		}
 	}()
 

@@ -45,9 +45,10 @@ type Rules struct {
 
 // Body is a parsed JSON object body; accessors record validation errors.
 type Body struct {
-	fields map[string]json.RawMessage
-	whole  any
-	errs   Errors
+	fields    map[string]json.RawMessage
+	whole     any
+	errs      Errors
+	malformed bool
 }
 
 // ReadBody parses the request body as a JSON object. Malformed JSON and
@@ -61,6 +62,7 @@ func ReadBody(r *http.Request) (*Body, error) {
 	b := &Body{fields: map[string]json.RawMessage{}}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		b.errs.Add(ErrorItem{Type: "missing", Loc: []any{"body"}, Msg: "Field required", Input: nil})
+		b.malformed = true
 		return b, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -77,12 +79,14 @@ func ReadBody(r *http.Request) (*Body, error) {
 		}
 		b.errs.Add(ErrorItem{Type: "json_invalid", Loc: []any{"body", pos}, Msg: "JSON decode error",
 			Input: map[string]any{}, Ctx: map[string]any{"error": "Expecting value"}})
+		b.malformed = true
 		return b, nil
 	}
 	obj, ok := b.whole.(map[string]any)
 	if !ok {
 		b.errs.Add(ErrorItem{Type: "model_attributes_type", Loc: []any{"body"},
 			Msg: "Input should be a valid dictionary or object to extract fields from", Input: b.whole})
+		b.malformed = true
 		return b, nil
 	}
 	for k := range obj {
@@ -100,7 +104,14 @@ func (b *Body) Errors() Errors { return b.errs }
 
 // Malformed reports whether the body itself (not a field) was unusable, in
 // which case field accessors have nothing to check.
-func (b *Body) Malformed() bool { return len(b.errs) > 0 && len(b.fields) == 0 }
+func (b *Body) Malformed() bool { return b.malformed }
+
+// Raw returns a field's JSON as sent, for fields whose type is a union
+// (a string or an object, say) that the typed accessors do not cover.
+func (b *Body) Raw(name string) (json.RawMessage, bool) {
+	raw, ok := b.fields[name]
+	return raw, ok
+}
 
 // value returns the decoded JSON of a field and handles presence/null rules.
 func (b *Body) value(name string, r Rules, nullType string) (v any, o Opt[struct{}], ok bool) {
@@ -341,6 +352,8 @@ func emailProblem(s string) string {
 		return "There must be something after the @-sign."
 	case !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, "."):
 		return "The part after the @-sign is not valid. It should have a period."
+	case len(s) > 254:
+		return "The email address is too long."
 	case strings.ContainsAny(s, " \t\r\n"):
 		return "The email address contains invalid characters."
 	}

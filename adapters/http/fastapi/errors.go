@@ -58,6 +58,15 @@ func WriteDetail(w http.ResponseWriter, status int, msg string) {
 	WriteJSON(w, status, map[string]string{"detail": msg})
 }
 
+// Transport words the server's own refusals the FastAPI way; a FastAPI
+// dialect embeds it to implement kit.ErrorWriter.
+type Transport struct{}
+
+// WriteError answers {"detail": message}.
+func (Transport) WriteError(w http.ResponseWriter, status int, message string) {
+	WriteDetail(w, status, message)
+}
+
 // Messages lets a dialect word a domain error its own way, by error code.
 type Messages map[string]string
 

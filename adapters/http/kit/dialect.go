@@ -32,6 +32,13 @@ type Dialect interface {
 	Bootstrap(ctx context.Context) error
 }
 
+// ErrorWriter is implemented by dialects that word the server's own
+// refusals (oversized or unreadable body, a handler's panic) in their error
+// format; other dialects get {"error": "..."}.
+type ErrorWriter interface {
+	WriteError(w http.ResponseWriter, status int, message string)
+}
+
 // Admin is the superuser created in every realm at start (ANNALS_ADMIN_*).
 type Admin struct {
 	Email    string

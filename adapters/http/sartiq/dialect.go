@@ -26,15 +26,19 @@ import (
 
 // Dialect is the sartiq backend.
 type Dialect struct {
-	deps    kit.Deps
-	users   *cmdidentity.Users
-	orgs    *cmdorganization.Organizations
-	reads   *readmodel.Queries
-	auth    kit.Authenticator
-	handler http.Handler
+	fastapi.Transport // the server's own refusals as {"detail": ...}
+	deps              kit.Deps
+	users             *cmdidentity.Users
+	orgs              *cmdorganization.Organizations
+	reads             *readmodel.Queries
+	auth              kit.Authenticator
+	handler           http.Handler
 }
 
-var _ kit.Dialect = (*Dialect)(nil)
+var (
+	_ kit.Dialect     = (*Dialect)(nil)
+	_ kit.ErrorWriter = (*Dialect)(nil)
+)
 
 // New builds the dialect. It registers the events it writes in the
 // executor's registry, which the projection runtime decodes with.

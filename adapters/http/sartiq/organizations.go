@@ -3,7 +3,6 @@ package sartiq
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -34,12 +33,12 @@ type organizationPublic struct {
 }
 
 func (d *Dialect) createOrganization(w http.ResponseWriter, r *http.Request) {
-	b, raw, ok := d.bodyWithRaw(w, r)
+	b, ok := d.body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("name", organizationNameRules)
-	avatar := avatarImage(b, raw, fastapi.Rules{Required: true})
+	avatar := avatarImage(b, fastapi.Rules{Required: true})
 	description := b.Str("description", descriptionRules)
 	rework := b.Int("rework_available", nullable)
 	if !valid(w, b.Errors()) {
@@ -105,12 +104,12 @@ func (d *Dialect) readOrganization(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) updateOrganization(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
-	b, raw, ok := d.bodyWithRaw(w, r)
+	b, ok := d.body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("name", fastapi.Rules{Nullable: true, Max: 255})
-	avatar := avatarImage(b, raw, nullable)
+	avatar := avatarImage(b, nullable)
 	description := b.Str("description", descriptionRules)
 	rework := b.Int("rework_available", nullable)
 	owner := b.UUID("owner_id", nullable)
@@ -236,26 +235,11 @@ func (d *Dialect) migrateResources(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// bodyWithRaw reads the JSON body and also keeps its raw fields, for the
-// one field whose type is a union the fastapi accessors do not read.
-func (d *Dialect) bodyWithRaw(w http.ResponseWriter, r *http.Request) (*fastapi.Body, map[string]json.RawMessage, bool) {
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		d.fail(w, r, err)
-		return nil, nil, false
-	}
-	r.Body = io.NopCloser(bytes.NewReader(raw))
-	b, ok := d.body(w, r)
-	var fields map[string]json.RawMessage
-	// A body that is no JSON object is already an error in b.
-	_ = json.Unmarshal(raw, &fields)
-	return b, fields, ok
-}
-
 // avatarImage reads avatar_image: a URL string, or a MediaInput object. Media
 // resources are not kept here, so a MediaInput must carry its url.
-func avatarImage(b *fastapi.Body, fields map[string]json.RawMessage, rules fastapi.Rules) fastapi.Opt[string] {
-	raw := bytes.TrimSpace(fields["avatar_image"])
+func avatarImage(b *fastapi.Body, rules fastapi.Rules) fastapi.Opt[string] {
+	field, _ := b.Raw("avatar_image")
+	raw := bytes.TrimSpace(field)
 	if len(raw) == 0 || raw[0] != '{' {
 		return b.Str("avatar_image", rules)
 	}

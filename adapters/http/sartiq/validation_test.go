@@ -172,8 +172,8 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 
 func TestTooLargeBodiesAreRefused(t *testing.T) {
 	huge := fmt.Sprintf(`{"email": "a@b.co", "password": %q}`, strings.Repeat("x", 2<<20))
-	env.Do(t, dialecttest.Request{Method: http.MethodPost, Path: api + "/users/signup", Body: dialecttest.Raw(huge)}).
-		Expect(t, http.StatusRequestEntityTooLarge)
+	expectDetail(t, env.Do(t, dialecttest.Request{Method: http.MethodPost, Path: api + "/users/signup", Body: dialecttest.Raw(huge)}),
+		http.StatusRequestEntityTooLarge, "Request body too large")
 }
 
 func TestUnknownRoutes(t *testing.T) {

@@ -125,7 +125,7 @@ func measure(latency *prometheus.HistogramVec) func(http.Handler) http.Handler {
 
 // recoverPanics turns a handler's panic into a logged 500 instead of a
 // dropped connection.
-func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
+func recoverPanics(logger *slog.Logger, fail func(http.ResponseWriter, int, string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
@@ -140,7 +140,7 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 				logger.ErrorContext(r.Context(), "http handler panicked",
 					"request_id", middleware.GetReqID(r.Context()), "panic", rec, "stack", string(debug.Stack()))
 				if ww.Status() == 0 {
-					writeJSON(ww, http.StatusInternalServerError, map[string]string{"error": "internal server error"})
+					fail(ww, http.StatusInternalServerError, "Internal Server Error")
 				}
 			}()
 			next.ServeHTTP(ww, r)
@@ -151,7 +151,7 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 // limitBody answers 413 to bodies over max bytes. Bodies are read up front,
 // so a dialect never sees a truncated body and the client always gets 413,
 // whether or not it declared a length.
-func limitBody(max int64) func(http.Handler) http.Handler {
+func limitBody(max int64, fail func(http.ResponseWriter, int, string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Body == nil || r.Body == http.NoBody {
@@ -159,16 +159,16 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 				return
 			}
 			if r.ContentLength > max {
-				tooLarge(w)
+				tooLarge(w, fail)
 				return
 			}
 			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 			if err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "could not read request body"})
+				fail(w, http.StatusBadRequest, "Could not read the request body")
 				return
 			}
 			if int64(len(body)) > max {
-				tooLarge(w)
+				tooLarge(w, fail)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -178,11 +178,11 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 	}
 }
 
-func tooLarge(w http.ResponseWriter) {
+func tooLarge(w http.ResponseWriter, fail func(http.ResponseWriter, int, string)) {
 	// The rest of the body is not read: close rather than reuse the
 	// connection.
 	w.Header().Set("Connection", "close")
-	writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request body too large"})
+	fail(w, http.StatusRequestEntityTooLarge, "Request body too large")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -124,8 +124,6 @@ func New(cfg Config) (http.Handler, error) {
 		requestID,
 		accessLog(cfg.Logger),
 		measure(latency),
-		recoverPanics(cfg.Logger),
-		limitBody(cfg.MaxBodyBytes),
 	)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -137,7 +135,8 @@ func New(cfg Config) (http.Handler, error) {
 		Registry: cfg.Metrics, ErrorHandling: promhttp.ContinueOnError,
 	}))
 	for _, d := range cfg.Dialects {
-		h := labelDialect(d.Name(), d.Handler())
+		fail := errorWriterOf(d)
+		h := labelDialect(d.Name(), recoverPanics(cfg.Logger, fail)(limitBody(cfg.MaxBodyBytes, fail)(d.Handler())))
 		if cfg.AtRoot {
 			r.Mount("/", h)
 			continue
@@ -145,6 +144,16 @@ func New(cfg Config) (http.Handler, error) {
 		r.Mount("/"+d.Name(), stripPrefix("/"+d.Name(), h))
 	}
 	return r, nil
+}
+
+// errorWriterOf returns how a dialect words the server's refusals.
+func errorWriterOf(d kit.Dialect) func(http.ResponseWriter, int, string) {
+	if ew, ok := d.(kit.ErrorWriter); ok {
+		return ew.WriteError
+	}
+	return func(w http.ResponseWriter, status int, msg string) {
+		writeJSON(w, status, map[string]string{"error": msg})
+	}
 }
 
 // stripPrefix hands a dialect paths rooted at "/", as its seed documents
