@@ -57,7 +57,7 @@ func Memory(context.Context, *pgxpool.Pool) (eventstore.Store, func(), error) {
 
 // Options tune an environment; the zero value is a sensible default.
 type Options struct {
-	// NewStore opens the event store; Postgres when nil.
+	// NewStore opens the event store; when nil, the one StoreEnv names.
 	NewStore StoreFactory
 	// Admin is the superuser Bootstrap creates; DefaultAdmin when empty.
 	Admin kit.Admin
@@ -102,7 +102,9 @@ type Env struct {
 // Start creates a database named after name and runs the dialect that build
 // makes on it. Close stops everything and drops the database.
 func Start[D kit.Dialect](ctx context.Context, name string, build func(kit.Deps) D, opts Options) (env *Env, err error) {
-	opts.defaults()
+	if err := opts.defaults(); err != nil {
+		return nil, fmt.Errorf("dialecttest: %w", err)
+	}
 	env = &Env{Admin: opts.Admin, Outbox: &Outbox{}}
 	// A failed step returns a nil env; tear down what was built through a
 	// reference of our own.
@@ -211,9 +213,13 @@ func (e *Env) Settle(ctx context.Context) error {
 // Close stops the server, the runtime and the store and drops the database.
 func (e *Env) Close() error { return e.teardown.run() }
 
-func (o *Options) defaults() {
+func (o *Options) defaults() error {
 	if o.NewStore == nil {
-		o.NewStore = Postgres
+		f, err := StoreFromEnv()
+		if err != nil {
+			return err
+		}
+		o.NewStore = f
 	}
 	if o.Admin == (kit.Admin{}) {
 		o.Admin = DefaultAdmin
@@ -221,6 +227,7 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	return nil
 }
 
 func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
