@@ -12,8 +12,9 @@ import (
 const scrapeTimeout = 5 * time.Second
 
 type metrics struct {
-	applied  *prometheus.CounterVec
-	failures *prometheus.CounterVec
+	applied    *prometheus.CounterVec
+	duplicates *prometheus.CounterVec
+	failures   *prometheus.CounterVec
 }
 
 func newMetrics(r *Runtime, reg prometheus.Registerer) (*metrics, error) {
@@ -21,6 +22,10 @@ func newMetrics(r *Runtime, reg prometheus.Registerer) (*metrics, error) {
 		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "annals_projection_events_applied_total",
 			Help: "Events a projector applied to its read model.",
+		}, []string{"projector"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "annals_projection_events_duplicate_total",
+			Help: "Events a projector received again after applying them (a redelivery, or another worker was first) and skipped.",
 		}, []string{"projector"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "annals_projection_failures_total",
@@ -34,7 +39,7 @@ func newMetrics(r *Runtime, reg prometheus.Registerer) (*metrics, error) {
 		seconds: prometheus.NewDesc("annals_projection_lag_seconds",
 			"Age of the oldest event the projector has not processed.", []string{"projector"}, nil),
 	}
-	for _, c := range []prometheus.Collector{m.applied, m.failures, lag} {
+	for _, c := range []prometheus.Collector{m.applied, m.duplicates, m.failures, lag} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("projections: register metrics: %w", err)
 		}

@@ -19,6 +19,10 @@ type projection struct {
 	// persisted is the checkpoint known to be stored; skipped events move
 	// pos ahead of it until the next flush.
 	persisted eventstore.Position
+	// streamedUntil is the last event a stream-ordered run applied, as
+	// stored when Run started; a log-ordered run checks the stream versions
+	// up to it.
+	streamedUntil eventstore.Position
 	// changed is closed and replaced whenever pos moves, waking waiters.
 	changed chan struct{}
 	// failure is the last apply error, cleared by the next success.
@@ -31,23 +35,25 @@ func newProjection(p Projector) *projection {
 
 // positions is a snapshot of a projection's progress.
 type positions struct {
-	loaded    bool
-	pos       eventstore.Position
-	persisted eventstore.Position
-	failure   error
+	loaded        bool
+	pos           eventstore.Position
+	persisted     eventstore.Position
+	streamedUntil eventstore.Position
+	failure       error
 }
 
 func (p *projection) snapshot() positions {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return positions{loaded: p.loaded, pos: p.pos, persisted: p.persisted, failure: p.failure}
+	return positions{loaded: p.loaded, pos: p.pos, persisted: p.persisted, streamedUntil: p.streamedUntil, failure: p.failure}
 }
 
-// start sets the position read from the stored checkpoint.
-func (p *projection) start(stored eventstore.Position) {
+// start sets the position read from the stored checkpoint, and where the
+// stream versions of a stream-ordered run end.
+func (p *projection) start(stored, streamedUntil eventstore.Position) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.loaded, p.pos, p.persisted, p.failure = true, stored, stored, nil
+	p.loaded, p.pos, p.persisted, p.streamedUntil, p.failure = true, stored, stored, streamedUntil, nil
 	p.notifyLocked()
 }
 
@@ -64,6 +70,27 @@ func (p *projection) advance(pos eventstore.Position, stored bool) {
 	}
 	p.failure = nil
 	p.notifyLocked()
+}
+
+// watermark records that the stored checkpoint of a stream-fed projector
+// moved to pos; unlike advance, it says nothing of the last event's fate.
+func (p *projection) watermark(pos eventstore.Position) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pos.Less(pos) {
+		p.pos = pos
+		p.notifyLocked()
+	}
+	if p.persisted.Less(pos) {
+		p.persisted = pos
+	}
+}
+
+// recovered clears the failure once an event went through.
+func (p *projection) recovered() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failure = nil
 }
 
 // stored records that a flush wrote the checkpoint at pos.

@@ -1,7 +1,10 @@
 // Package projections turns the event log into PostgreSQL read models:
 // projectors say what an event means for their tables, and the runtime feeds
 // them through Watermill, one subscription per projector, with checkpoints
-// committed in the same transaction as the rows.
+// committed in the same transaction as the rows. The runtime reads the log
+// itself, in global order, or a Feed (Kafka) that workers in several
+// processes share; processes that only write follow the projectors' progress
+// in the database (Config.Remote).
 package projections
 
 import (

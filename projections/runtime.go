@@ -35,8 +35,22 @@ type Config struct {
 	// Metrics receives the runtime's collectors; a private registry when nil.
 	Metrics prometheus.Registerer
 
+	// Feed, when set, feeds the projectors instead of the event log: see
+	// Feed. The checkpoint of a projector then trails what its workers
+	// applied, moved every FlushInterval over the events applied without a
+	// gap.
+	Feed Feed
+	// Remote is for processes that write but run no projectors: the
+	// projectors run in other processes, so Run is refused, and WaitFor,
+	// Status and CaughtUp observe the progress stored in the database.
+	Remote bool
+
 	// WaitTimeout bounds WaitFor.
 	WaitTimeout time.Duration
+	// PollInterval is how often WaitFor checks the stored progress when it
+	// cannot follow the projectors in memory: the runtime is Remote, or
+	// fed by a Feed, whose workers may run anywhere.
+	PollInterval time.Duration
 	// RetryBackoff is the wait before a failed event is retried; it doubles
 	// on each consecutive failure up to MaxRetryBackoff.
 	RetryBackoff    time.Duration
@@ -45,8 +59,9 @@ type Config struct {
 	// context, so a stop lets a started transaction finish.
 	ApplyTimeout time.Duration
 	// FlushInterval is how often the progress made by skipping events is
-	// written to the checkpoints. Losing it in a crash only means skipping
-	// those events again.
+	// written to the checkpoints, or, with a Feed, how often the checkpoints
+	// are moved over what the workers applied. Losing it in a crash only
+	// means skipping those events again.
 	FlushInterval time.Duration
 	// StopTimeout bounds how long Run waits for in-flight events on stop.
 	StopTimeout time.Duration
@@ -57,6 +72,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultWaitTimeout     = 5 * time.Second
+	DefaultPollInterval    = 20 * time.Millisecond
 	DefaultRetryBackoff    = 100 * time.Millisecond
 	DefaultMaxRetryBackoff = 10 * time.Second
 	DefaultApplyTimeout    = 30 * time.Second
@@ -73,6 +89,7 @@ func (c *Config) setDefaults() {
 		c.Metrics = prometheus.NewRegistry()
 	}
 	setDefault(&c.WaitTimeout, DefaultWaitTimeout)
+	setDefault(&c.PollInterval, DefaultPollInterval)
 	setDefault(&c.RetryBackoff, DefaultRetryBackoff)
 	setDefault(&c.MaxRetryBackoff, DefaultMaxRetryBackoff)
 	setDefault(&c.ApplyTimeout, DefaultApplyTimeout)
@@ -100,11 +117,15 @@ func (c Config) Validate() error {
 	if c.Registry == nil {
 		errs = append(errs, errors.New("event registry is required"))
 	}
+	if c.Remote && c.Feed != nil {
+		errs = append(errs, errors.New("a remote runtime runs no projectors to feed"))
+	}
 	for _, d := range []struct {
 		name  string
 		value time.Duration
 	}{
-		{"wait timeout", c.WaitTimeout}, {"retry backoff", c.RetryBackoff}, {"apply timeout", c.ApplyTimeout},
+		{"wait timeout", c.WaitTimeout}, {"poll interval", c.PollInterval},
+		{"retry backoff", c.RetryBackoff}, {"apply timeout", c.ApplyTimeout},
 		{"flush interval", c.FlushInterval}, {"stop timeout", c.StopTimeout},
 	} {
 		if d.value < 0 {
@@ -123,8 +144,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Runtime feeds registered projectors from the event log and tracks where
-// each stands. It implements Waiter.
+// Runtime feeds registered projectors from the event log or a Feed and
+// tracks where each stands. It implements Waiter.
 type Runtime struct {
 	cfg     Config
 	metrics *metrics
@@ -181,9 +202,12 @@ func (r *Runtime) Migrate(ctx context.Context) error {
 }
 
 // Run feeds every projector until ctx is cancelled, then waits for the
-// events being applied (up to StopTimeout) and stores the progress made by
-// skipping events. It runs once per Runtime.
+// events being applied (up to StopTimeout) and stores the progress made. It
+// runs once per Runtime, and not at all when the runtime is Remote.
 func (r *Runtime) Run(ctx context.Context) error {
+	if r.cfg.Remote {
+		return errors.New("projections: a remote runtime does not run projectors")
+	}
 	projections, err := r.begin()
 	if err != nil {
 		return err
@@ -192,17 +216,6 @@ func (r *Runtime) Run(ctx context.Context) error {
 	if err := r.load(ctx, projections); err != nil {
 		return err
 	}
-	subscriber, err := logsubscriber.New(logsubscriber.Config{
-		Store:       r.cfg.Store,
-		Checkpoints: logsubscriber.CheckpointFunc(r.checkpoint),
-		Logger:      r.cfg.Logger,
-		Backoff:     r.cfg.RetryBackoff,
-		MaxBackoff:  r.cfg.MaxRetryBackoff,
-	})
-	if err != nil {
-		return fmt.Errorf("projections: %w", err)
-	}
-	defer subscriber.Close()
 	// Watermill's lifecycle messages are routine; its errors stay errors.
 	logger := watermill.NewSlogLoggerWithLevelMapping(r.cfg.Logger.With("component", "projections"),
 		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
@@ -210,8 +223,10 @@ func (r *Runtime) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("projections: router: %w", err)
 	}
-	for _, p := range projections {
-		router.AddConsumerHandler(p.Name(), p.Name(), subscriber, r.handler(p))
+	closeSubscribers, err := r.route(router, projections)
+	defer closeSubscribers()
+	if err != nil {
+		return err
 	}
 	// A router without handlers would not notice ctx ending, and one with
 	// handlers closes itself once they all stop; closing on ctx covers both.
@@ -222,11 +237,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 	})
 	defer stopRouter()
 
-	flushCtx, stopFlushing := context.WithCancel(ctx)
-	flushed := make(chan struct{})
+	persistCtx, stopPersisting := context.WithCancel(ctx)
+	persisted := make(chan struct{})
 	go func() {
-		defer close(flushed)
-		r.flushEvery(flushCtx, projections)
+		defer close(persisted)
+		r.persistEvery(persistCtx, projections)
 	}()
 	r.setRunning(true)
 	var runErr error
@@ -235,15 +250,55 @@ func (r *Runtime) Run(ctx context.Context) error {
 	} else {
 		runErr = router.Run(ctx)
 	}
-	stopFlushing()
-	<-flushed
+	stopPersisting()
+	<-persisted
 	if runErr != nil {
 		return fmt.Errorf("projections: router: %w", runErr)
 	}
-	// The last flush must outlive ctx, which is cancelled by now.
+	// The last write must outlive ctx, which is cancelled by now.
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.StopTimeout)
 	defer cancel()
-	return r.flush(final, projections)
+	return r.persist(final, projections)
+}
+
+// route adds a handler per projector to router, reading the event log or
+// the Feed. The returned function closes the subscribers made.
+func (r *Runtime) route(router *message.Router, projections []*projection) (closeAll func(), err error) {
+	var subscribers []message.Subscriber
+	closeAll = func() {
+		for _, s := range subscribers {
+			if err := s.Close(); err != nil {
+				r.cfg.Logger.Warn("projections: close subscriber", "error", err)
+			}
+		}
+	}
+	if r.cfg.Feed != nil {
+		o := streamOrder{feed: r.cfg.Feed}
+		for _, p := range projections {
+			sub, topic, err := r.cfg.Feed.Subscriber(p)
+			if err != nil {
+				return closeAll, fmt.Errorf("projections: feed %s: %w", p.Name(), err)
+			}
+			subscribers = append(subscribers, sub)
+			router.AddConsumerHandler(p.Name(), topic, sub, r.handler(p, o))
+		}
+		return closeAll, nil
+	}
+	subscriber, err := logsubscriber.New(logsubscriber.Config{
+		Store:       r.cfg.Store,
+		Checkpoints: logsubscriber.CheckpointFunc(r.checkpoint),
+		Logger:      r.cfg.Logger,
+		Backoff:     r.cfg.RetryBackoff,
+		MaxBackoff:  r.cfg.MaxRetryBackoff,
+	})
+	if err != nil {
+		return closeAll, fmt.Errorf("projections: %w", err)
+	}
+	subscribers = append(subscribers, subscriber)
+	for _, p := range projections {
+		router.AddConsumerHandler(p.Name(), p.Name(), subscriber, r.handler(p, logOrder{}))
+	}
+	return closeAll, nil
 }
 
 // begin marks the runtime started and returns the projections to run.
@@ -276,6 +331,8 @@ func (r *Runtime) registered() []*projection {
 }
 
 // load creates missing checkpoints and starts each projection from its own.
+// Reading the log, it also finds where the stream versions of an earlier
+// stream-ordered run end.
 func (r *Runtime) load(ctx context.Context, projections []*projection) error {
 	for _, p := range projections {
 		if err := ensureCheckpoint(ctx, r.cfg.Pool, p); err != nil {
@@ -286,8 +343,14 @@ func (r *Runtime) load(ctx context.Context, projections []*projection) error {
 	if err != nil {
 		return fmt.Errorf("projections: %w", err)
 	}
+	streamed := map[checkpointKey]eventstore.Position{}
+	if r.cfg.Feed == nil {
+		if streamed, err = readStreamedUntil(ctx, r.cfg.Pool); err != nil {
+			return fmt.Errorf("projections: %w", err)
+		}
+	}
 	for _, p := range projections {
-		p.start(stored[keyOf(p)])
+		p.start(stored[keyOf(p)], streamed[keyOf(p)])
 	}
 	return nil
 }
@@ -310,25 +373,27 @@ func (r *Runtime) checkpoint(_ context.Context, name string) (eventstore.Positio
 
 // handler processes one event for one projector. Returning an error nacks
 // the message, and the subscriber redelivers it after a backoff.
-func (r *Runtime) handler(p *projection) message.NoPublishHandlerFunc {
+func (r *Runtime) handler(p *projection, o order) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		rec, err := logsubscriber.Decode(msg)
+		rec, err := o.decode(msg)
 		if err != nil {
 			return r.failed(p, err)
 		}
 		if !wants(p, rec) {
-			p.advance(rec.Position, false)
+			o.processed(p, rec, false)
 			return nil
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), r.cfg.ApplyTimeout)
 		defer cancel()
-		applied, err := r.apply(ctx, p, rec)
+		applied, err := r.apply(ctx, p, o, rec)
 		if err != nil {
 			return r.failed(p, err)
 		}
-		p.advance(rec.Position, true)
+		o.processed(p, rec, applied)
 		if applied {
 			r.metrics.applied.WithLabelValues(p.Name()).Inc()
+		} else {
+			r.metrics.duplicates.WithLabelValues(p.Name()).Inc()
 		}
 		return nil
 	}
@@ -349,10 +414,11 @@ func wants(p Projector, rec eventstore.RecordedEvent) bool {
 	return p.Handles(rec.Type)
 }
 
-// apply writes one event and the checkpoint in one transaction. It reports
-// false when the checkpoint was already past the event (applied before, by
-// this process before a restart or by another one), leaving it untouched.
-func (r *Runtime) apply(ctx context.Context, p *projection, rec eventstore.RecordedEvent) (applied bool, err error) {
+// apply writes one event, and the record that it is applied, in one
+// transaction. It reports false when the record shows the event applied
+// before (by this process before a restart, or by another one), leaving
+// everything untouched.
+func (r *Runtime) apply(ctx context.Context, p *projection, o order, rec eventstore.RecordedEvent) (applied bool, err error) {
 	payload, err := r.cfg.Registry.Decode(rec.Type, rec.Data)
 	if err != nil {
 		return false, fmt.Errorf("event %s at %s: %w", rec.ID, rec.Position, err)
@@ -372,10 +438,8 @@ func (r *Runtime) apply(ctx context.Context, p *projection, rec eventstore.Recor
 			_ = tx.Rollback(ctx)
 		}
 	}()
-	// The checkpoint goes first: it takes the row lock that serialises
-	// concurrent processes before any row is written.
-	ahead, err := advanceCheckpoint(ctx, tx, p, rec.Position)
-	if err != nil || !ahead {
+	admitted, err := o.admit(ctx, tx, p, rec)
+	if err != nil || !admitted {
 		return false, err
 	}
 	if err := p.Apply(ctx, tx, Event{RecordedEvent: rec, Payload: payload, Meta: meta}); err != nil {
@@ -387,8 +451,8 @@ func (r *Runtime) apply(ctx context.Context, p *projection, rec eventstore.Recor
 	return true, nil
 }
 
-// flushEvery stores skipped progress every FlushInterval until ctx ends.
-func (r *Runtime) flushEvery(ctx context.Context, projections []*projection) {
+// persistEvery stores progress every FlushInterval until ctx ends.
+func (r *Runtime) persistEvery(ctx context.Context, projections []*projection) {
 	t := time.NewTicker(r.cfg.FlushInterval)
 	defer t.Stop()
 	for {
@@ -396,11 +460,20 @@ func (r *Runtime) flushEvery(ctx context.Context, projections []*projection) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := r.flush(ctx, projections); err != nil && ctx.Err() == nil {
-				r.cfg.Logger.Warn("projections: store skipped progress", "error", err)
+			if err := r.persist(ctx, projections); err != nil && ctx.Err() == nil {
+				r.cfg.Logger.Warn("projections: store progress", "error", err)
 			}
 		}
 	}
+}
+
+// persist stores the progress the checkpoints do not show yet: skipped
+// events when reading the log, the watermark when reading a Feed.
+func (r *Runtime) persist(ctx context.Context, projections []*projection) error {
+	if r.cfg.Feed != nil {
+		return r.advanceWatermarks(ctx, projections)
+	}
+	return r.flush(ctx, projections)
 }
 
 // flush writes the position of every projection that moved past its stored
@@ -419,24 +492,4 @@ func (r *Runtime) flush(ctx context.Context, projections []*projection) error {
 		p.stored(s.pos)
 	}
 	return errors.Join(errs...)
-}
-
-// WaitFor returns once every projector of realm, and every projector of all
-// realms, has processed pos. It gives up with ErrNotCaughtUp after
-// WaitTimeout.
-func (r *Runtime) WaitFor(ctx context.Context, realm string, pos eventstore.Position) error {
-	bounded, cancel := context.WithTimeout(ctx, r.cfg.WaitTimeout)
-	defer cancel()
-	for _, p := range r.registered() {
-		if p.Realm() != "" && p.Realm() != realm {
-			continue
-		}
-		if err := p.waitFor(bounded, pos); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("wait for %s to reach %s: %w", p.Name(), pos, ctx.Err())
-			}
-			return fmt.Errorf("%w: %s has not reached %s after %s", ErrNotCaughtUp, p.Name(), pos, r.cfg.WaitTimeout)
-		}
-	}
-	return nil
 }

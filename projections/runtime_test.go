@@ -156,24 +156,29 @@ func start(t *testing.T, rt *projections.Runtime) (stop func() error) {
 	return stop
 }
 
-// add appends one event to a fresh stream of realm and returns its position.
+// add appends one event to a fresh stream of realm and returns it.
 func (f *fixture) add(t *testing.T, realm string, e kernel.Event) eventstore.RecordedEvent {
+	t.Helper()
+	return f.addTo(t, kernel.StreamName(realm, "item", uuid.NewString()), e)
+}
+
+// addTo appends one event to the end of stream and returns it.
+func (f *fixture) addTo(t *testing.T, stream string, e kernel.Event) eventstore.RecordedEvent {
 	t.Helper()
 	typ, data, err := f.registry.Encode(e)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
-	md, err := json.Marshal(eventstore.Metadata{Realm: realm, ActorID: "actor-1"})
+	md, err := json.Marshal(eventstore.Metadata{Realm: projections.RealmOf(stream), ActorID: "actor-1"})
 	if err != nil {
 		t.Fatalf("metadata: %v", err)
 	}
-	stream := kernel.StreamName(realm, "item", uuid.NewString())
-	id := uuid.New()
-	if _, err := f.store.Append(t.Context(), stream, eventstore.NoStream,
-		[]eventstore.EventData{{ID: id, Type: typ, Data: data, Metadata: md}}); err != nil {
+	res, err := f.store.Append(t.Context(), stream, eventstore.Any,
+		[]eventstore.EventData{{ID: uuid.New(), Type: typ, Data: data, Metadata: md}})
+	if err != nil {
 		t.Fatalf("append: %v", err)
 	}
-	recorded, err := f.store.ReadStream(t.Context(), stream, 0, 0)
+	recorded, err := f.store.ReadStream(t.Context(), stream, res.NextExpectedVersion, 1)
 	if err != nil || len(recorded) != 1 {
 		t.Fatalf("read back %s: %v (%d events)", stream, err, len(recorded))
 	}

@@ -43,7 +43,8 @@ type Status struct {
 }
 
 // Status reports every registered projector. Without a running runtime (a
-// separate command, say) it reports the stored checkpoints.
+// separate command, say, or a Remote runtime) it reports the stored
+// checkpoints.
 func (r *Runtime) Status(ctx context.Context) ([]Status, error) {
 	head, err := r.cfg.Store.Head(ctx)
 	if err != nil {
@@ -55,7 +56,7 @@ func (r *Runtime) Status(ctx context.Context) ([]Status, error) {
 	}
 	running := r.isRunning()
 	// Projectors usually stand at the same position: count each lag once.
-	lags := map[eventstore.Position]lag{}
+	lags := map[eventstore.Position]Lag{}
 	var out []Status
 	for _, p := range r.registered() {
 		s := p.snapshot()
@@ -71,13 +72,13 @@ func (r *Runtime) Status(ctx context.Context) ([]Status, error) {
 			}
 			lags[st.Position] = l
 		}
-		st.LagEvents, st.LagCapped, st.LagSeconds = l.events, l.capped, l.seconds
+		st.LagEvents, st.LagCapped, st.LagSeconds = l.Events, l.Capped, l.Seconds
 		switch {
-		case !running:
+		case !running && !r.cfg.Remote:
 			st.State = StateStopped
 		case s.failure != nil:
 			st.State, st.Error = StateFailing, s.failure.Error()
-		case l.events > 0:
+		case l.Events > 0:
 			st.State = StateCatchingUp
 		default:
 			st.State = StateLive
@@ -87,49 +88,69 @@ func (r *Runtime) Status(ctx context.Context) ([]Status, error) {
 	return out, nil
 }
 
-// CaughtUp returns nil when the runtime is running and every projector is
-// at most maxLag events behind the head of the log.
+// CaughtUp returns nil when every projector is at most maxLag events behind
+// the head of the log: as this process's running runtime sees them, or, for
+// a Remote runtime, as the stored checkpoints say.
 func (r *Runtime) CaughtUp(ctx context.Context, maxLag int) error {
-	if !r.isRunning() {
+	if !r.cfg.Remote && !r.isRunning() {
 		return errors.New("projections: not running")
 	}
 	head, err := r.cfg.Store.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: head: %w", err)
 	}
+	var stored map[checkpointKey]eventstore.Position
+	if r.cfg.Remote {
+		if stored, err = readCheckpoints(ctx, r.cfg.Pool); err != nil {
+			return fmt.Errorf("projections: %w", err)
+		}
+	}
 	for _, p := range r.registered() {
-		l, err := r.lag(ctx, p.snapshot().pos, head, maxLag+1)
+		pos := p.snapshot().pos
+		if r.cfg.Remote {
+			pos = stored[keyOf(p)]
+		}
+		l, err := r.lag(ctx, pos, head, maxLag+1)
 		if err != nil {
 			return fmt.Errorf("projections: %s: %w", p.Name(), err)
 		}
-		if l.events > maxLag {
+		if l.Events > maxLag {
 			return fmt.Errorf("projections: %s is more than %d events behind", p.Name(), maxLag)
 		}
 	}
 	return nil
 }
 
-type lag struct {
-	events  int
-	capped  bool
-	seconds float64
+// Lag is how far a reader of the log trails its head.
+type Lag struct {
+	// Events counts the events after the reader's position, up to the
+	// limit it was measured with; Capped says the limit was reached.
+	Events int
+	Capped bool
+	// Seconds is the age of the oldest event not read yet.
+	Seconds float64
+}
+
+// MeasureLag reads at most limit events of store's log after from.
+func MeasureLag(ctx context.Context, store eventstore.Store, from eventstore.Position, limit int) (Lag, error) {
+	events, err := store.ReadAll(ctx, from, limit)
+	if err != nil {
+		return Lag{}, fmt.Errorf("read log after %s: %w", from, err)
+	}
+	if len(events) == 0 {
+		return Lag{}, nil
+	}
+	return Lag{
+		Events:  len(events),
+		Capped:  len(events) == limit,
+		Seconds: time.Since(events[0].RecordedAt).Seconds(),
+	}, nil
 }
 
 // lag measures how far from is behind head, reading at most limit events.
-func (r *Runtime) lag(ctx context.Context, from, head eventstore.Position, limit int) (lag, error) {
+func (r *Runtime) lag(ctx context.Context, from, head eventstore.Position, limit int) (Lag, error) {
 	if !from.Less(head) {
-		return lag{}, nil
+		return Lag{}, nil
 	}
-	events, err := r.cfg.Store.ReadAll(ctx, from, limit)
-	if err != nil {
-		return lag{}, fmt.Errorf("read log after %s: %w", from, err)
-	}
-	if len(events) == 0 {
-		return lag{}, nil
-	}
-	return lag{
-		events:  len(events),
-		capped:  len(events) == limit,
-		seconds: time.Since(events[0].RecordedAt).Seconds(),
-	}, nil
+	return MeasureLag(ctx, r.cfg.Store, from, limit)
 }

@@ -26,10 +26,20 @@ const (
 	EventStoreESDB     = "esdb"
 )
 
+// Sources projectors read events from.
+const (
+	// ProjectorSourceLog reads the event log, in its global order.
+	ProjectorSourceLog = "log"
+	// ProjectorSourceKafka reads the topics the Kafka relay fills, in
+	// consumer groups that split them between projector workers.
+	ProjectorSourceKafka = "kafka"
+)
+
 // Defaults of Config.
 const (
 	DefaultHTTPAddr        = ":8080"
 	DefaultEventStore      = EventStorePostgres
+	DefaultProjectorSource = ProjectorSourceLog
 	DefaultLogLevel        = slog.LevelInfo
 	DefaultBcryptCost      = bcrypt.DefaultCost
 	DefaultAccessTokenTTL  = 30 * time.Minute
@@ -45,6 +55,12 @@ type Config struct {
 	EventStore   string   // ANNALS_EVENTSTORE: postgres | esdb
 	ESDBURL      string   // ANNALS_ESDB_URL, required with esdb
 	KafkaBrokers []string // ANNALS_KAFKA_BROKERS, comma separated; empty: no Kafka
+	// KafkaTopicPattern names the topic of each realm's events, "{realm}"
+	// standing for the realm. Empty: the relay's default.
+	KafkaTopicPattern string // ANNALS_KAFKA_TOPIC_PATTERN
+	// ProjectorSource is where projectors read events: log, or kafka
+	// (needs KafkaBrokers and a relay running somewhere).
+	ProjectorSource string // ANNALS_PROJECTOR_SOURCE
 
 	// The superuser created in every realm at start; both or neither.
 	AdminEmail    string // ANNALS_ADMIN_EMAIL
@@ -74,21 +90,23 @@ func Load() (Config, error) { return FromEnv(os.LookupEnv) }
 func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	c := Config{
-		HTTPAddr:        r.str("ANNALS_HTTP_ADDR"),
-		DatabaseURL:     r.str("ANNALS_DATABASE_URL"),
-		EventStore:      r.str("ANNALS_EVENTSTORE"),
-		ESDBURL:         r.str("ANNALS_ESDB_URL"),
-		KafkaBrokers:    r.list("ANNALS_KAFKA_BROKERS"),
-		AdminEmail:      r.str("ANNALS_ADMIN_EMAIL"),
-		AdminPassword:   r.str("ANNALS_ADMIN_PASSWORD"),
-		JWTSecret:       r.str("ANNALS_JWT_SECRET"),
-		AccessTokenTTL:  r.duration("ANNALS_ACCESS_TOKEN_TTL"),
-		RefreshTokenTTL: r.duration("ANNALS_REFRESH_TOKEN_TTL"),
-		BcryptCost:      r.integer("ANNALS_BCRYPT_COST"),
-		SMTPURL:         r.str("ANNALS_SMTP_URL"),
-		MailDir:         r.str("ANNALS_MAIL_DIR"),
-		LogLevel:        r.level("ANNALS_LOG_LEVEL"),
-		PublicURL:       strings.TrimRight(r.str("ANNALS_PUBLIC_URL"), "/"),
+		HTTPAddr:          r.str("ANNALS_HTTP_ADDR"),
+		DatabaseURL:       r.str("ANNALS_DATABASE_URL"),
+		EventStore:        r.str("ANNALS_EVENTSTORE"),
+		ESDBURL:           r.str("ANNALS_ESDB_URL"),
+		KafkaBrokers:      r.list("ANNALS_KAFKA_BROKERS"),
+		KafkaTopicPattern: r.str("ANNALS_KAFKA_TOPIC_PATTERN"),
+		ProjectorSource:   r.str("ANNALS_PROJECTOR_SOURCE"),
+		AdminEmail:        r.str("ANNALS_ADMIN_EMAIL"),
+		AdminPassword:     r.str("ANNALS_ADMIN_PASSWORD"),
+		JWTSecret:         r.str("ANNALS_JWT_SECRET"),
+		AccessTokenTTL:    r.duration("ANNALS_ACCESS_TOKEN_TTL"),
+		RefreshTokenTTL:   r.duration("ANNALS_REFRESH_TOKEN_TTL"),
+		BcryptCost:        r.integer("ANNALS_BCRYPT_COST"),
+		SMTPURL:           r.str("ANNALS_SMTP_URL"),
+		MailDir:           r.str("ANNALS_MAIL_DIR"),
+		LogLevel:          r.level("ANNALS_LOG_LEVEL"),
+		PublicURL:         strings.TrimRight(r.str("ANNALS_PUBLIC_URL"), "/"),
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
@@ -108,6 +126,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.EventStore == "" {
 		c.EventStore = DefaultEventStore
+	}
+	if c.ProjectorSource == "" {
+		c.ProjectorSource = DefaultProjectorSource
 	}
 	if c.AccessTokenTTL == 0 {
 		c.AccessTokenTTL = DefaultAccessTokenTTL
@@ -168,6 +189,15 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			bad("ANNALS_KAFKA_BROKERS: %q is not host:port", b)
 		}
+	}
+	switch c.ProjectorSource {
+	case ProjectorSourceLog:
+	case ProjectorSourceKafka:
+		if len(c.KafkaBrokers) == 0 {
+			bad("ANNALS_PROJECTOR_SOURCE=kafka needs ANNALS_KAFKA_BROKERS")
+		}
+	default:
+		bad("ANNALS_PROJECTOR_SOURCE %q: want %s or %s", c.ProjectorSource, ProjectorSourceLog, ProjectorSourceKafka)
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		bad("ANNALS_ADMIN_EMAIL and ANNALS_ADMIN_PASSWORD go together")

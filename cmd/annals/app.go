@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -15,6 +16,9 @@ import (
 	"github.com/annals-dev/annals/adapters/auth"
 	"github.com/annals-dev/annals/adapters/config"
 	"github.com/annals-dev/annals/adapters/http/kit"
+	"github.com/annals-dev/annals/adapters/kafka"
+	"github.com/annals-dev/annals/adapters/kafka/feed"
+	"github.com/annals-dev/annals/adapters/kafka/relay"
 	"github.com/annals-dev/annals/adapters/mail"
 	"github.com/annals-dev/annals/adapters/postgres"
 	"github.com/annals-dev/annals/commands"
@@ -26,28 +30,38 @@ import (
 )
 
 // app is what the commands share: configuration, the database, the event
-// store, the projection runtime and the dialects.
+// store, the projection runtime, the dialects and, in a relay, the relay.
 type app struct {
 	cfg      config.Config
+	roles    roles
 	logger   *slog.Logger
 	pool     *pgxpool.Pool
 	store    eventstore.Store
 	metrics  *prometheus.Registry
 	runtime  *projections.Runtime
 	dialects []kit.Dialect
+	relay    *relay.Relay // nil unless the process has the relay role
 	// closers run in reverse order on close.
 	closers []func()
 }
 
-// open builds the app. only, when set, keeps that one dialect and serves it
-// at the root.
-func open(ctx context.Context, only string, stderr io.Writer) (_ *app, err error) {
-	cfg, err := config.Load()
-	if err != nil {
-		return nil, err
-	}
+// builder builds the dialects a binary serves from the dependencies of
+// each (see dialects).
+type builder func(deps func(name string) kit.Deps) []kit.Dialect
+
+// options say what to open.
+type options struct {
+	// only, when set, keeps that one dialect, served at the root.
+	only  string
+	roles roles
+	build builder
+}
+
+// open builds the app.
+func open(ctx context.Context, cfg config.Config, opts options, stderr io.Writer) (_ *app, err error) {
 	a := &app{
 		cfg:     cfg,
+		roles:   opts.roles,
 		logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})),
 		metrics: prometheus.NewRegistry(),
 	}
@@ -71,13 +85,10 @@ func open(ctx context.Context, only string, stderr io.Writer) (_ *app, err error
 	}
 
 	registry := kernel.NewRegistry()
-	a.runtime, err = projections.New(projections.Config{
-		Pool: a.pool, Store: a.store, Registry: registry, Logger: a.logger, Metrics: a.metrics,
-	})
-	if err != nil {
+	if err := a.openRuntime(registry); err != nil {
 		return nil, err
 	}
-	if a.dialects, err = a.buildDialects(registry, only); err != nil {
+	if a.dialects, err = a.buildDialects(registry, opts.build, opts.only); err != nil {
 		return nil, err
 	}
 	for _, d := range a.dialects {
@@ -85,7 +96,71 @@ func open(ctx context.Context, only string, stderr io.Writer) (_ *app, err error
 			return nil, fmt.Errorf("dialect %s: %w", d.Name(), err)
 		}
 	}
+	if a.roles.relay {
+		if err := a.openRelay(); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// openRuntime builds the projection runtime. A process without the
+// projector role only observes the projectors that run elsewhere; one with
+// it reads the log, or Kafka when so configured.
+func (a *app) openRuntime(registry *kernel.Registry) error {
+	cfg := projections.Config{
+		Pool: a.pool, Store: a.store, Registry: registry, Logger: a.logger,
+		Remote: !a.roles.projector,
+	}
+	// A relay alone has nothing to say about the projections.
+	if a.roles.api || a.roles.projector {
+		cfg.Metrics = a.metrics
+	}
+	if a.roles.projector && a.cfg.ProjectorSource == config.ProjectorSourceKafka {
+		f, err := feed.New(feed.Config{
+			Subscriber:   kafka.SubscriberConfig{Brokers: a.cfg.KafkaBrokers},
+			TopicPattern: a.cfg.KafkaTopicPattern,
+		}, a.kafkaLogger("kafka feed"))
+		if err != nil {
+			return err
+		}
+		if err := a.metrics.Register(f.LagCollector()); err != nil {
+			return fmt.Errorf("kafka feed: register metrics: %w", err)
+		}
+		cfg.Feed = f
+	}
+	rt, err := projections.New(cfg)
+	if err != nil {
+		return err
+	}
+	a.runtime = rt
+	return nil
+}
+
+// openRelay builds the relay and the publisher it writes through. Topics
+// are created on first use where the brokers allow it; create them up front
+// to choose their partitions and retention.
+func (a *app) openRelay() error {
+	pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: a.cfg.KafkaBrokers, AllowAutoTopicCreation: true},
+		a.kafkaLogger("kafka publisher"))
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, func() {
+		if err := pub.Close(); err != nil {
+			a.logger.Warn("close kafka publisher", "error", err)
+		}
+	})
+	a.relay, err = relay.New(relay.Config{TopicPattern: a.cfg.KafkaTopicPattern, Metrics: a.metrics}, a.store, a.pool, pub,
+		watermill.NewSlogLogger(a.logger.With("component", "kafka relay")))
+	return err
+}
+
+// kafkaLogger logs a Kafka client. Its routine messages, and the failures
+// it retries by itself, are logged at info level: they go to debug here.
+func (a *app) kafkaLogger(component string) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(a.logger.With("component", component),
+		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 }
 
 // databaseURL is ANNALS_DATABASE_URL, or a server found or started on this
@@ -130,7 +205,7 @@ func (a *app) openStore() error {
 	return nil
 }
 
-func (a *app) buildDialects(registry *kernel.Registry, only string) ([]kit.Dialect, error) {
+func (a *app) buildDialects(registry *kernel.Registry, build builder, only string) ([]kit.Dialect, error) {
 	tokens, err := auth.NewTokens(a.cfg.JWTSecret, a.cfg.AccessTokenTTL, a.cfg.RefreshTokenTTL)
 	if err != nil {
 		return nil, err
@@ -148,7 +223,7 @@ func (a *app) buildDialects(registry *kernel.Registry, only string) ([]kit.Diale
 		Mail:      mailer,
 		Admin:     kit.Admin{Email: a.cfg.AdminEmail, Password: a.cfg.AdminPassword},
 	}
-	all := dialects(func(name string) kit.Deps {
+	all := build(func(name string) kit.Deps {
 		deps := base
 		deps.Logger = a.logger.With("dialect", name)
 		deps.PublicURL = a.cfg.PublicURL
@@ -172,7 +247,7 @@ func (a *app) buildDialects(registry *kernel.Registry, only string) ([]kit.Diale
 }
 
 // migrate brings every schema up to date: the event store's, the
-// checkpoints' and each dialect's read models.
+// checkpoints', the Kafka relay's and each dialect's read models.
 func (a *app) migrate(ctx context.Context) error {
 	if m, ok := a.store.(interface{ Migrate(context.Context) error }); ok {
 		if err := m.Migrate(ctx); err != nil {
@@ -180,6 +255,9 @@ func (a *app) migrate(ctx context.Context) error {
 		}
 	}
 	if err := a.runtime.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := relay.Migrate(ctx, a.pool); err != nil {
 		return err
 	}
 	for _, d := range a.dialects {
@@ -201,7 +279,11 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: migrate takes no arguments", errUsage)
 	}
-	a, err := open(ctx, "", stderr)
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, options{build: dialects}, stderr)
 	if err != nil {
 		return err
 	}

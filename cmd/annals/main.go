@@ -10,16 +10,24 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/annals-dev/annals/cmd/annals/bench"
 )
 
 const usage = `usage: annals <command> [arguments]
 
 commands:
-  serve [--dialect NAME]  serve every dialect under /<name>, or one at the root
+  serve [--dialect NAME] [--role ROLES]
+                          serve every dialect under /<name>, or one at the root;
+                          ROLES is api, projector, relay or all (the default),
+                          or several, comma separated, to split Annals over
+                          processes
   migrate                 bring every schema up to date, then exit
   devdb up                print the URL of a usable PostgreSQL, starting a
                           private throwaway cluster if none answers
   devdb down              stop and remove the cluster "devdb up" started
+  bench [GROUP...]        measure figures beside their ceilings in a throwaway
+                          database (annals bench -h)
 
 Configuration comes from ANNALS_* environment variables.
 `
@@ -61,6 +69,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return migrate(ctx, rest, stderr)
 	case "devdb":
 		return devdb(ctx, rest, stdout, stderr)
+	case "bench":
+		err := bench.Command(ctx, rest, stdout, stderr)
+		if errors.Is(err, bench.ErrUsage) {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		return err
 	case "help", "-h", "-help", "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -53,55 +54,115 @@ func setEnv(t *testing.T) *pgtest.Database {
 	t.Setenv("ANNALS_DATABASE_URL", db.URL)
 	t.Setenv("ANNALS_HTTP_ADDR", "127.0.0.1:0")
 	t.Setenv("ANNALS_JWT_SECRET", "")
+	clearKafka(t)
 	return db
+}
+
+// started is a serve command running in the test.
+type started struct {
+	addr string
+	logs *logWatch
+	// stop cancels the command's context and returns its error.
+	stop func() error
+}
+
+// startServe runs serve with args until stop is called or the test ends,
+// and waits until it serves.
+func startServe(t *testing.T, build builder, args ...string) *started {
+	t.Helper()
+	logs := newLogWatch(`msg=serving addr=(\S+)`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveDialects(ctx, args, logs, build) }()
+	s := &started{logs: logs}
+	select {
+	case s.addr = <-logs.found:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve %v ended before serving: %v\n%s", args, err, logs)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("serve %v did not start\n%s", args, logs)
+	}
+	var once sync.Once
+	var result error
+	s.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case result = <-done:
+			case <-time.After(30 * time.Second):
+				result = errors.New("serve did not stop")
+			}
+		})
+		return result
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("serve %v: %v\n%s", args, err, logs)
+		}
+	})
+	return s
+}
+
+// get answers the status and body of a GET.
+func (s *started) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + s.addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// getUntil repeats a GET until it answers 200 with a body containing each
+// of want, failing the test after a bound: readiness and some metrics
+// follow the work a little later.
+func (s *started) getUntil(t *testing.T, path string, want ...string) string {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		code, body := s.get(t, path)
+		if code == http.StatusOK && containsAll(body, want) {
+			return body
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("GET %s: %d %s, want 200 with %q", path, code, body, want)
+		}
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestServeAnswersAndStopsOnSignal(t *testing.T) {
 	setEnv(t)
-	logs := newLogWatch(`msg=serving addr=(\S+)`)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, nil, logs) }()
-
-	var addr string
-	select {
-	case addr = <-logs.found:
-	case err := <-done:
-		t.Fatalf("serve ended before serving: %v\n%s", err, logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start\n%s", logs)
-	}
-	for _, c := range []struct{ path, want string }{
-		{"/healthz", `"ok"`},
-		{"/readyz", `"ready"`},
-		{"/metrics", `annals_http_request_duration_seconds_count{dialect="annals",method="GET",route="/healthz",status="200"} 1`},
-	} {
-		path, want := c.path, c.want
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-			t.Fatalf("GET %s: %d %s, want 200 with %s", path, resp.StatusCode, body, want)
-		}
-	}
-	if !strings.Contains(logs.String(), "ANNALS_JWT_SECRET is not set") {
+	s := startServe(t, dialects)
+	s.getUntil(t, "/healthz", `"ok"`)
+	s.getUntil(t, "/readyz", `"ready"`)
+	s.getUntil(t, "/metrics", `annals_http_request_duration_seconds_count{dialect="annals",method="GET",route="/healthz",status="200"} 1`)
+	if !strings.Contains(s.logs.String(), "ANNALS_JWT_SECRET is not set") {
 		t.Error("no warning about the generated JWT secret")
 	}
-
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v\n%s", err, logs)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, s.logs)
 	}
-	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+	if _, err := http.Get("http://" + s.addr + "/healthz"); err == nil {
 		t.Fatal("still answering after stop")
 	}
 }
@@ -116,9 +177,11 @@ func TestMigrateCreatesSchemas(t *testing.T) {
 		t.Fatalf("connect: %v", err)
 	}
 	defer conn.Close(context.Background())
-	var checkpoints bool
-	if err := conn.QueryRow(t.Context(), `SELECT to_regclass('annals_projections.checkpoints') IS NOT NULL`).Scan(&checkpoints); err != nil || !checkpoints {
-		t.Fatalf("checkpoints table: %v, %v", checkpoints, err)
+	for _, table := range []string{"annals_projections.checkpoints", "annals_projections.stream_versions", "annals_kafka_relay.checkpoints"} {
+		var exists bool
+		if err := conn.QueryRow(t.Context(), `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil || !exists {
+			t.Fatalf("table %s: %v, %v", table, exists, err)
+		}
 	}
 	var storeVersion int64
 	if err := conn.QueryRow(t.Context(), `SELECT max(version_id) FROM annals_eventstore_migrations`).Scan(&storeVersion); err != nil || storeVersion < 1 {
@@ -130,8 +193,17 @@ func TestMigrateCreatesSchemas(t *testing.T) {
 	}
 }
 
+// clearKafka keeps the tests from the environment's Kafka settings.
+func clearKafka(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{"ANNALS_KAFKA_BROKERS", "ANNALS_KAFKA_TOPIC_PATTERN", "ANNALS_PROJECTOR_SOURCE"} {
+		t.Setenv(name, "")
+	}
+}
+
 func TestCommandLine(t *testing.T) {
 	t.Setenv("ANNALS_DATABASE_URL", "postgres://configured@db.invalid/annals")
+	clearKafka(t)
 	for _, tt := range []struct {
 		args   []string
 		code   int
@@ -144,6 +216,8 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"devdb"}, code: 2, stderr: "devdb takes up or down"},
 		{args: []string{"devdb", "up"}, code: 0, stdout: "postgres://configured@db.invalid/annals\n"},
 		{args: []string{"serve", "--nope"}, code: 2, stderr: "flag provided but not defined"},
+		{args: []string{"serve", "--role", "chef"}, code: 2, stderr: `unknown role "chef"`},
+		{args: []string{"serve", "--role", "relay"}, code: 1, stderr: "the relay role needs ANNALS_KAFKA_BROKERS"},
 		{args: []string{"migrate", "extra"}, code: 2, stderr: "migrate takes no arguments"},
 	} {
 		var stdout, stderr bytes.Buffer

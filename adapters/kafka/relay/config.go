@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // RealmPlaceholder in Config.TopicPattern stands for an event's realm.
 const RealmPlaceholder = "{realm}"
+
+// DefaultTopicPattern puts each realm's events in a topic of its own.
+const DefaultTopicPattern = "annals." + RealmPlaceholder + ".events"
 
 // Config configures a Relay. Zero fields take the defaults documented on
 // each field.
@@ -18,7 +23,7 @@ type Config struct {
 	Name string
 
 	// TopicPattern names the topic of a realm's events, RealmPlaceholder
-	// standing for the realm. Default "annals.{realm}.events".
+	// standing for the realm. Default DefaultTopicPattern.
 	TopicPattern string
 
 	// BatchSize is the most events published and checkpointed at once.
@@ -37,6 +42,9 @@ type Config struct {
 	// session holding its lock is alive, so that it steps down soon after
 	// losing it. Default 5s.
 	LockCheckInterval time.Duration
+
+	// Metrics receives the relay's collectors; a private registry when nil.
+	Metrics prometheus.Registerer
 }
 
 func (c *Config) setDefaults() {
@@ -44,7 +52,7 @@ func (c *Config) setDefaults() {
 		c.Name = "default"
 	}
 	if c.TopicPattern == "" {
-		c.TopicPattern = "annals." + RealmPlaceholder + ".events"
+		c.TopicPattern = DefaultTopicPattern
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
@@ -58,6 +66,9 @@ func (c *Config) setDefaults() {
 	if c.LockCheckInterval == 0 {
 		c.LockCheckInterval = 5 * time.Second
 	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
 }
 
 // Validate reports every invalid setting, after defaults are applied.
@@ -69,8 +80,8 @@ func (c Config) Validate() error {
 	if c.MaxBatchWait < 0 || c.RetryInterval < 0 || c.LockCheckInterval < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
-	if t := c.topic("realm"); strings.ContainsFunc(t, invalidTopicRune) || len(t) > 249 {
-		errs = append(errs, fmt.Errorf("topic pattern %q does not give valid topic names", c.TopicPattern))
+	if err := ValidateTopicPattern(c.TopicPattern); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid kafka relay config: %w", err)
@@ -78,9 +89,19 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// topic is the topic of a realm's events.
-func (c Config) topic(realm string) string {
-	return strings.ReplaceAll(c.TopicPattern, RealmPlaceholder, realm)
+// Topic names the topic of a realm's events under pattern; consumers use it
+// to find the topics the relay fills.
+func Topic(pattern, realm string) string {
+	return strings.ReplaceAll(pattern, RealmPlaceholder, realm)
+}
+
+// ValidateTopicPattern reports a pattern that does not give valid topic
+// names.
+func ValidateTopicPattern(pattern string) error {
+	if t := Topic(pattern, "realm"); strings.ContainsFunc(t, invalidTopicRune) || len(t) > 249 {
+		return fmt.Errorf("topic pattern %q does not give valid topic names", pattern)
+	}
+	return nil
 }
 
 // invalidTopicRune reports runes Kafka refuses in topic names.

@@ -16,6 +16,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/annals-dev/annals/adapters/kafka/envelope"
 	"github.com/annals-dev/annals/eventstore"
@@ -34,6 +35,7 @@ type Relay struct {
 	db        *pgxpool.Pool
 	publisher message.Publisher
 	logger    watermill.LoggerAdapter
+	published prometheus.Counter
 
 	mu     sync.Mutex
 	status Status
@@ -60,13 +62,17 @@ func New(config Config, store eventstore.Store, db *pgxpool.Pool, publisher mess
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}
-	return &Relay{
+	r := &Relay{
 		config:    config,
 		store:     store,
 		db:        db,
 		publisher: publisher,
 		logger:    logger.With(watermill.LogFields{"relay": config.Name}),
-	}, nil
+	}
+	if err := r.registerMetrics(); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Status reports what the instance is doing now.
@@ -143,6 +149,7 @@ func (r *Relay) lead(ctx context.Context) error {
 		if err := r.publish(ctx, batch); err != nil {
 			return err
 		}
+		r.published.Add(float64(len(batch)))
 		last := batch[len(batch)-1].Position
 		saveCtx, cancelSave := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 		err = s.save(saveCtx, last)
@@ -217,7 +224,7 @@ func (r *Relay) publish(ctx context.Context, batch []eventstore.RecordedEvent) e
 		if err != nil {
 			return err
 		}
-		topic := r.config.topic(projections.RealmOf(e.StreamID))
+		topic := Topic(r.config.TopicPattern, projections.RealmOf(e.StreamID))
 		pending[topic] = append(pending[topic], msg)
 	}
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -475,5 +476,64 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := relay.New(relay.Config{TopicPattern: "events"}, memory.New(), nil, nil, nil); err != nil {
 		t.Errorf("a single topic for every realm rejected: %v", err)
+	}
+}
+
+// metric is the value of the single series of a gauge or counter.
+func metric(t *testing.T, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+		if len(mf.GetMetric()) != 1 {
+			t.Fatalf("%s has %d series, want 1", name, len(mf.GetMetric()))
+		}
+		m := mf.GetMetric()[0]
+		if m.GetCounter() != nil {
+			return m.GetCounter().GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// The metrics say which instance is active, how much it published, and how
+// far the relay trails the log: the same on every instance, since the lag
+// starts at the stored checkpoint.
+func TestRelayMetrics(t *testing.T) {
+	e := newEnv(t)
+	if err := relay.Migrate(context.Background(), e.db); err != nil {
+		t.Fatal(err)
+	}
+	e.appendRoundRobin(10, "sartiq:a", "sartiq:b") // 20 events
+	standbyMetrics := prometheus.NewRegistry()
+	config := testConfig()
+	config.Metrics = standbyMetrics
+	// An instance that never gets the lock, as a standby.
+	if _, err := relay.New(config, e.store, e.db, e.pub, watermill.NopLogger{}); err != nil {
+		t.Fatal(err)
+	}
+	if lag := metric(t, standbyMetrics, "annals_kafka_relay_lag_events"); lag != 20 {
+		t.Fatalf("lag before anything was relayed: %v, want 20", lag)
+	}
+
+	activeMetrics := prometheus.NewRegistry()
+	config.Metrics = activeMetrics
+	active, _ := e.start(context.Background(), config, e.pub)
+	eventually(t, "the relay checkpointed the head", func() bool { return active.Status().Checkpoint == e.head() })
+	for name, want := range map[string][2]float64{
+		"annals_kafka_relay_active":                 {1, 0},
+		"annals_kafka_relay_events_published_total": {20, 0},
+		"annals_kafka_relay_lag_events":             {0, 0},
+	} {
+		if got := [2]float64{metric(t, activeMetrics, name), metric(t, standbyMetrics, name)}; got != want {
+			t.Errorf("%s (active, standby) = %v, want %v", name, got, want)
+		}
 	}
 }

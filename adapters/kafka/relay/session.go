@@ -91,13 +91,21 @@ func (s *session) alive(ctx context.Context) error {
 
 // checkpoint is where the relay resumes: Start when it never saved one.
 func (s *session) checkpoint(ctx context.Context) (eventstore.Position, error) {
+	return loadCheckpoint(ctx, s.conn, s.name)
+}
+
+// loadCheckpoint reads the relay's stored checkpoint, Start when it never
+// saved one.
+func loadCheckpoint(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, name string) (eventstore.Position, error) {
 	var commit, prepare int64
-	err := s.conn.QueryRow(ctx, loadCheckpointSQL, s.name).Scan(&commit, &prepare)
+	err := q.QueryRow(ctx, loadCheckpointSQL, name).Scan(&commit, &prepare)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return eventstore.Start, nil
 	}
 	if err != nil {
-		return eventstore.Position{}, fmt.Errorf("kafka relay %s: load checkpoint: %w", s.name, err)
+		return eventstore.Position{}, fmt.Errorf("kafka relay %s: load checkpoint: %w", name, err)
 	}
 	return eventstore.Position{Commit: uint64(commit), Prepare: uint64(prepare)}, nil
 }
