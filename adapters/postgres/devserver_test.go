@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/annals-dev/annals/adapters/postgres/pgtest"
@@ -118,5 +120,39 @@ func TestDevServerStartsPrivateCluster(t *testing.T) {
 	assertNoState(t, d)
 	if err := d.Down(ctx); err != nil {
 		t.Fatalf("second down: %v", err)
+	}
+}
+
+func TestEnsureDatabaseCreatesOnceAndReuses(t *testing.T) {
+	ctx := context.Background()
+	name := "annals_ensure_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	server := pgtest.ServerURL()
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), server)
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	first, err := EnsureDatabase(ctx, server, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := EnsureDatabase(ctx, server, name)
+	if err != nil || second != first {
+		t.Fatalf("second call: %q, %v; want %q", second, err, first)
+	}
+	conn, err := pgx.Connect(ctx, first)
+	if err != nil {
+		t.Fatalf("connect to the ensured database: %v", err)
+	}
+	defer conn.Close(ctx)
+	var got string
+	if err := conn.QueryRow(ctx, "SELECT current_database()").Scan(&got); err != nil || got != name {
+		t.Fatalf("current_database() = %q, %v; want %q", got, err, name)
 	}
 }

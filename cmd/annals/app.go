@@ -173,9 +173,13 @@ func (a *app) databaseURL(ctx context.Context, stderr io.Writer) (string, error)
 	if err != nil {
 		return "", err
 	}
-	u, err := d.Up(ctx)
+	server, err := d.Up(ctx)
 	if err != nil {
 		return "", fmt.Errorf("no ANNALS_DATABASE_URL and no PostgreSQL found: %w", err)
+	}
+	u, err := postgres.EnsureDatabase(ctx, server, "annals")
+	if err != nil {
+		return "", err
 	}
 	a.logger.Info("no ANNALS_DATABASE_URL: using a PostgreSQL on this machine (a private one stops with `annals devdb down`)", "url", u)
 	return u, nil
