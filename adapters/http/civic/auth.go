@@ -41,7 +41,7 @@ const (
 // signup registers an active user holding the roles named (UserSignup) and
 // answers it with its sign-in state.
 func (d *Dialect) signup(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -49,11 +49,11 @@ func (d *Dialect) signup(w http.ResponseWriter, r *http.Request) {
 	email := b.Email("email", required)
 	password := newPassword(b, "password")
 	roles := b.Str("role", required)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	cmd := cmdidentity.Register{UserID: uuid.NewString(), Email: email.V, Password: password, FullName: &name.V, Active: true}
-	res, err := d.roles.Register(r.Context(), d.meta(r, "Signup"), cmd, roleIDs(roles.V))
+	res, err := d.roles.Register(r.Context(), d.Meta(r, "Signup"), cmd, roleIDs(roles.V))
 	written(d, w, r, http.StatusCreated, res, err, func(ctx context.Context) (readmodel.Account, error) {
 		return d.reads.Account(ctx, cmd.UserID)
 	})
@@ -63,26 +63,26 @@ func (d *Dialect) signup(w http.ResponseWriter, r *http.Request) {
 // (UserLogin). Every attempt is recorded on the account: wrong passwords
 // count toward the lockout, a success resets the count.
 func (d *Dialect) login(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	email := b.Email("email", required)
 	password := b.Str("password", loginPassword)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	meta := d.meta(r, "Login")
+	meta := d.Meta(r, "Login")
 	u, res, err := d.users.Login(r.Context(), meta, email.V, password.V, d.lockout)
 	if err != nil {
-		d.await(r, res)
-		d.fail(w, r, err)
+		d.Await(r, res)
+		d.Fail(w, r, err)
 		return
 	}
 	sessionID := uuid.NewString()
 	access, refresh, err := d.issue(u.ID, sessionID)
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	meta.ActorID = u.ID
@@ -97,25 +97,25 @@ func (d *Dialect) login(w http.ResponseWriter, r *http.Request) {
 // refresh exchanges a refresh token for a new pair (RefreshTokenRequest).
 // The presented token is spent; presenting it again ends its session.
 func (d *Dialect) refresh(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	presented := b.Str("refresh_token", required)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	claims, err := d.deps.Tokens.Verify(presented.V, readmodel.Realm, auth.Refresh)
+	claims, err := d.Deps.Tokens.Verify(presented.V, readmodel.Realm, auth.Refresh)
 	if err != nil {
-		d.fail(w, r, kit.ErrInvalidCredentials)
+		d.Fail(w, r, kit.ErrInvalidCredentials)
 		return
 	}
 	access, refresh, err := d.issue(claims.Subject, claims.SessionID)
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
-	meta := d.meta(r, "RefreshToken")
+	meta := d.Meta(r, "RefreshToken")
 	meta.ActorID = claims.Subject
 	res, err := d.sessions.Refresh(r.Context(), meta, cmdidentity.Refresh{
 		SessionID: claims.SessionID, UserID: claims.Subject, Presented: claims.ID, Next: refresh.ID,
@@ -129,7 +129,7 @@ func (d *Dialect) refresh(w http.ResponseWriter, r *http.Request) {
 // refused from now on.
 func (d *Dialect) logout(w http.ResponseWriter, r *http.Request) {
 	p := kit.PrincipalFrom(r.Context())
-	res, err := d.sessions.End(r.Context(), d.meta(r, "Logout"), p.SessionID, p.User.ID)
+	res, err := d.sessions.End(r.Context(), d.Meta(r, "Logout"), p.SessionID, p.User.ID)
 	d.done(w, r, res, err)
 }
 
@@ -138,32 +138,32 @@ func (d *Dialect) logout(w http.ResponseWriter, r *http.Request) {
 // and a mail that cannot be sent is logged rather than told, which would
 // tell the account exists.
 func (d *Dialect) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	email := b.Email("email", required)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	issued, err := d.resets.Request(r.Context(), d.meta(r, "RequestPasswordReset"), email.V)
+	issued, err := d.resets.Request(r.Context(), d.Meta(r, "RequestPasswordReset"), email.V)
 	switch {
 	case errors.Is(err, kernel.ErrNotFound):
 	case err != nil:
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	default:
-		if err := d.deps.Mail.Send(r.Context(), d.resetMail(issued)); err != nil {
-			d.deps.Logger.ErrorContext(r.Context(), "password reset mail not sent", "user_id", issued.User.ID, "err", err)
+		if err := d.Deps.Mail.Send(r.Context(), d.resetMail(issued)); err != nil {
+			d.Deps.Logger.ErrorContext(r.Context(), "password reset mail not sent", "user_id", issued.User.ID, "err", err)
 		}
-		d.await(r, issued.Result)
+		d.Await(r, issued.Result)
 	}
 	fastapi.WriteJSON(w, http.StatusOK, resetRequested)
 }
 
 // resetMail is the message carrying a reset token.
 func (d *Dialect) resetMail(issued cmdidentity.Issued) mail.Message {
-	link := d.deps.PublicURL + "/reset-password?token=" + url.QueryEscape(issued.Token)
+	link := d.Deps.PublicURL + "/reset-password?token=" + url.QueryEscape(issued.Token)
 	return mail.Message{
 		To:      issued.User.Email,
 		Subject: "Reset your password",
@@ -175,24 +175,24 @@ func (d *Dialect) resetMail(issued cmdidentity.Issued) mail.Message {
 
 // resetPassword spends a reset token to set a new password (PasswordReset).
 func (d *Dialect) resetPassword(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	token := b.Str("token", required)
 	password := newPassword(b, "new_password")
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	res, err := d.resets.Reset(r.Context(), d.meta(r, "ResetPassword"), token.V, password)
+	res, err := d.resets.Reset(r.Context(), d.Meta(r, "ResetPassword"), token.V, password)
 	written(d, w, r, http.StatusOK, res, err, func(context.Context) (string, error) { return resetDone, nil })
 }
 
 // issue signs a session's access and refresh tokens.
 func (d *Dialect) issue(userID, sessionID string) (access, refresh auth.Issued, err error) {
-	if access, err = d.deps.Tokens.Issue(readmodel.Realm, userID, auth.Access, sessionID); err != nil {
+	if access, err = d.Deps.Tokens.Issue(readmodel.Realm, userID, auth.Access, sessionID); err != nil {
 		return access, refresh, err
 	}
-	refresh, err = d.deps.Tokens.Issue(readmodel.Realm, userID, auth.Refresh, sessionID)
+	refresh, err = d.Deps.Tokens.Issue(readmodel.Realm, userID, auth.Refresh, sessionID)
 	return access, refresh, err
 }

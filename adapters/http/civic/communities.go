@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/annals-dev/annals/adapters/http/fastapi"
 	"github.com/annals-dev/annals/commands"
 	cmdcommunity "github.com/annals-dev/annals/commands/community"
 	"github.com/annals-dev/annals/domain/community"
@@ -24,29 +25,29 @@ type communityList struct {
 // listCommunities answers every community in its envelope.
 func (d *Dialect) listCommunities(w http.ResponseWriter, r *http.Request) {
 	list, err := d.reads.Communities(r.Context())
-	d.reply(w, r, communityList{Status: "success", Message: "Communities retrieved successfully", Data: list}, err)
+	d.Reply(w, r, communityList{Status: "success", Message: "Communities retrieved successfully", Data: list}, err)
 }
 
 // readCommunity answers one community.
 func (d *Dialect) readCommunity(w http.ResponseWriter, r *http.Request) {
 	c, err := d.reads.Community(r.Context(), chi.URLParam(r, "community_id"))
-	d.reply(w, r, c, err)
+	d.Reply(w, r, c, err)
 }
 
 // createCommunity founds a community (CommunityCreate, with an optional
 // logo, which CommunityResponse shows).
 func (d *Dialect) createCommunity(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("name", labelRules)
 	logo := b.Str("logo", optional)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	id := uuid.NewString()
-	res, err := d.communities.Create(r.Context(), d.meta(r, "CreateCommunity"), id, name.V, logo.V)
+	res, err := d.communities.Create(r.Context(), d.Meta(r, "CreateCommunity"), id, name.V, logo.V)
 	d.answerCommunity(w, r, http.StatusCreated, id, res, err)
 }
 
@@ -54,16 +55,16 @@ func (d *Dialect) createCommunity(w http.ResponseWriter, r *http.Request) {
 // fields stay).
 func (d *Dialect) updateCommunity(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "community_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("name", optionalLabelRules)
 	logo := b.Str("logo", optional)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	res, err := d.communities.Update(r.Context(), d.meta(r, "UpdateCommunity"), id, community.Changes{Name: name.Ptr(), Logo: logo.Ptr()})
+	res, err := d.communities.Update(r.Context(), d.Meta(r, "UpdateCommunity"), id, community.Changes{Name: name.Ptr(), Logo: logo.Ptr()})
 	d.answerCommunity(w, r, http.StatusOK, id, res, err)
 }
 
@@ -73,42 +74,42 @@ func (d *Dialect) answerCommunity(w http.ResponseWriter, r *http.Request, status
 
 // deleteCommunity ends a community with its memberships and requests.
 func (d *Dialect) deleteCommunity(w http.ResponseWriter, r *http.Request) {
-	res, err := d.communities.Delete(r.Context(), d.meta(r, "DeleteCommunity"), chi.URLParam(r, "community_id"))
+	res, err := d.communities.Delete(r.Context(), d.Meta(r, "DeleteCommunity"), chi.URLParam(r, "community_id"))
 	d.done(w, r, res, err)
 }
 
 // listMembers answers a community's members.
 func (d *Dialect) listMembers(w http.ResponseWriter, r *http.Request) {
 	members, err := d.reads.Members(r.Context(), chi.URLParam(r, "community_id"))
-	d.reply(w, r, members, err)
+	d.Reply(w, r, members, err)
 }
 
 // requestJoin files a request to join (CommunityJoinRequestCreate). Users
 // ask for themselves; a superuser may file one for anybody.
 func (d *Dialect) requestJoin(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	communityID := b.Str("community_id", required)
 	userID := b.Str("user_id", required)
 	message := b.Str("message", optional)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	if err := selfOrSuperuser(r, userID.V); err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	cmd := cmdcommunity.RequestJoin{CommunityID: communityID.V, RequestID: uuid.NewString(), UserID: userID.V, Message: message.Ptr()}
-	res, err := d.communities.RequestJoin(r.Context(), d.meta(r, "RequestToJoinCommunity"), cmd)
+	res, err := d.communities.RequestJoin(r.Context(), d.Meta(r, "RequestToJoinCommunity"), cmd)
 	d.answerJoinRequest(w, r, http.StatusCreated, cmd.CommunityID, cmd.RequestID, res, err)
 }
 
 // listJoinRequests answers a community's join requests.
 func (d *Dialect) listJoinRequests(w http.ResponseWriter, r *http.Request) {
 	requests, err := d.reads.JoinRequests(r.Context(), chi.URLParam(r, "community_id"))
-	d.reply(w, r, requests, err)
+	d.Reply(w, r, requests, err)
 }
 
 // approveJoin grants a pending request: its user becomes a member.
@@ -123,7 +124,7 @@ func (d *Dialect) rejectJoin(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dialect) decideJoin(w http.ResponseWriter, r *http.Request, command string, approve bool) {
 	communityID, requestID := chi.URLParam(r, "community_id"), chi.URLParam(r, "request_id")
-	res, err := d.communities.DecideJoin(r.Context(), d.meta(r, command), communityID, requestID, approve)
+	res, err := d.communities.DecideJoin(r.Context(), d.Meta(r, command), communityID, requestID, approve)
 	d.answerJoinRequest(w, r, http.StatusOK, communityID, requestID, res, err)
 }
 

@@ -11,11 +11,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/annals-dev/annals/adapters/http/fastapi"
 	"github.com/annals-dev/annals/adapters/http/kit"
-	"github.com/annals-dev/annals/commands"
 	cmdcommunity "github.com/annals-dev/annals/commands/community"
 	cmdidentity "github.com/annals-dev/annals/commands/identity"
 	cmdrole "github.com/annals-dev/annals/commands/role"
@@ -29,18 +27,17 @@ import (
 
 // Dialect is the civic backend.
 type Dialect struct {
-	fastapi.Transport // the server's own refusals as {"detail": ...}
-	deps              kit.Deps
-	lockout           identity.LockoutPolicy
-	resetTTL          time.Duration
-	users             *cmdidentity.Users
-	sessions          *cmdidentity.Sessions
-	resets            *cmdidentity.PasswordResets
-	roles             *cmdrole.Roles
-	communities       *cmdcommunity.Communities
-	reads             *readmodel.Queries
-	auth              kit.Authenticator
-	handler           http.Handler
+	fastapi.Responder
+	lockout     identity.LockoutPolicy
+	resetTTL    time.Duration
+	users       *cmdidentity.Users
+	sessions    *cmdidentity.Sessions
+	resets      *cmdidentity.PasswordResets
+	roles       *cmdrole.Roles
+	communities *cmdcommunity.Communities
+	reads       *readmodel.Queries
+	auth        kit.Authenticator
+	handler     http.Handler
 }
 
 var (
@@ -65,7 +62,7 @@ func New(deps kit.Deps, opts ...Option) *Dialect {
 	identity.RegisterEvents(deps.Executor.Registry)
 	role.RegisterEvents(deps.Executor.Registry)
 	community.RegisterEvents(deps.Executor.Registry)
-	d := &Dialect{deps: deps, lockout: identity.DefaultLockout, resetTTL: cmdidentity.DefaultResetTTL}
+	d := &Dialect{Responder: fastapi.Responder{Deps: deps, Realm: readmodel.Realm}, lockout: identity.DefaultLockout, resetTTL: cmdidentity.DefaultResetTTL}
 	for _, o := range opts {
 		o(d)
 	}
@@ -91,15 +88,11 @@ func (d *Dialect) Handler() http.Handler { return d.handler }
 func (d *Dialect) Projectors() []projections.Projector { return projection.Projectors() }
 
 // Migrate brings the civic schema up to date.
-func (d *Dialect) Migrate(ctx context.Context) error { return readmodel.Migrate(ctx, d.deps.Pool) }
+func (d *Dialect) Migrate(ctx context.Context) error { return readmodel.Migrate(ctx, d.Deps.Pool) }
 
 // Bootstrap creates the configured superuser unless its email is taken.
 func (d *Dialect) Bootstrap(ctx context.Context) error {
-	if d.deps.Admin.Email == "" {
-		return nil
-	}
-	meta := commands.Meta{Realm: readmodel.Realm, Command: "EnsureSuperuser"}
-	return d.users.EnsureSuperuser(ctx, meta, uuid.NewString(), d.deps.Admin.Email, d.deps.Admin.Password)
+	return d.Deps.EnsureAdmin(ctx, readmodel.Realm, d.users)
 }
 
 // routes lays out the API. Sign-up, login, refresh and password reset are
@@ -107,11 +100,7 @@ func (d *Dialect) Bootstrap(ctx context.Context) error {
 // modules and communities needs a superuser. Routes open to every signed-in
 // user that concern one user check in the handler that it is the caller.
 func (d *Dialect) routes() http.Handler {
-	r := chi.NewRouter()
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) { fastapi.WriteDetail(w, http.StatusNotFound, "Not Found") })
-	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
-		fastapi.WriteDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-	})
+	r := fastapi.NewRouter()
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Post("/auth/signup", d.signup)
 		r.Post("/auth/login", d.login)
@@ -119,7 +108,7 @@ func (d *Dialect) routes() http.Handler {
 		r.Post("/auth/password-reset-request", d.requestPasswordReset)
 		r.Post("/auth/password-reset", d.resetPassword)
 		r.Group(func(r chi.Router) {
-			r.Use(d.auth.Middleware(d.fail))
+			r.Use(d.auth.Middleware(d.Fail))
 			r.Post("/auth/logout", d.logout)
 			r.Get("/users/{user_id}", d.readUser)
 			r.Put("/users/{user_id}", d.updateUser)
@@ -161,7 +150,7 @@ func (d *Dialect) routes() http.Handler {
 func (d *Dialect) superusersOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !caller(r).Superuser {
-			d.fail(w, r, errNotSuperuser)
+			d.Fail(w, r, errNotSuperuser)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -23,33 +23,33 @@ func (d *Dialect) listModules(w http.ResponseWriter, r *http.Request) {
 		Page:   p.Int("page", 1, fastapi.Bounds{Ge: 1, HasGe: true}),
 		Limit:  p.Int("limit", 10, fastapi.Bounds{Ge: 1, HasGe: true, Le: 100, HasLe: true}),
 	}
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	page, err := d.reads.Modules(r.Context(), f)
-	d.reply(w, r, page, err)
+	d.Reply(w, r, page, err)
 }
 
 // readModule answers one module.
 func (d *Dialect) readModule(w http.ResponseWriter, r *http.Request) {
 	m, err := d.reads.Module(r.Context(), chi.URLParam(r, "module_id"))
-	d.reply(w, r, m, err)
+	d.Reply(w, r, m, err)
 }
 
 // createModule defines a module and the roles that may use it
 // (RoleBaseModuleCreate).
 func (d *Dialect) createModule(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("module_name", nameRules)
 	roles := b.StrList("user_roles", required)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	id := uuid.NewString()
-	res, err := d.roles.CreateModule(r.Context(), d.meta(r, "CreateRoleBaseModule"), id, name.V, roles.V)
+	res, err := d.roles.CreateModule(r.Context(), d.Meta(r, "CreateRoleBaseModule"), id, name.V, roles.V)
 	d.answerModule(w, r, http.StatusCreated, id, res, err)
 }
 
@@ -57,16 +57,16 @@ func (d *Dialect) createModule(w http.ResponseWriter, r *http.Request) {
 // (RoleBaseModuleUpdate; absent and null fields stay).
 func (d *Dialect) updateModule(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "module_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("module_name", optionalNameRules)
 	roles := b.StrList("user_roles", optional)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	res, err := d.roles.UpdateModule(r.Context(), d.meta(r, "UpdateRoleBaseModule"), id,
+	res, err := d.roles.UpdateModule(r.Context(), d.Meta(r, "UpdateRoleBaseModule"), id,
 		role.ModuleChanges{Name: name.Ptr(), Roles: roles.Ptr()})
 	d.answerModule(w, r, http.StatusOK, id, res, err)
 }
@@ -85,15 +85,15 @@ func (d *Dialect) removeModuleRoles(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) changeModuleRoles(w http.ResponseWriter, r *http.Request, command string,
 	change func(context.Context, commands.Meta, string, []string) (commands.Result, error)) {
 	id := chi.URLParam(r, "module_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	roles := b.StrList("user_role_ids", fastapi.Rules{Required: true, Min: 1})
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	res, err := change(r.Context(), d.meta(r, command), id, roles.V)
+	res, err := change(r.Context(), d.Meta(r, command), id, roles.V)
 	d.answerModule(w, r, http.StatusOK, id, res, err)
 }
 

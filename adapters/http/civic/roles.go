@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/annals-dev/annals/adapters/http/fastapi"
 	"github.com/annals-dev/annals/commands"
 	readmodel "github.com/annals-dev/annals/readmodels/civic"
 )
@@ -14,36 +15,36 @@ import (
 // listRoles answers every role definition.
 func (d *Dialect) listRoles(w http.ResponseWriter, r *http.Request) {
 	roles, err := d.reads.Roles(r.Context())
-	d.reply(w, r, roles, err)
+	d.Reply(w, r, roles, err)
 }
 
 // createRole defines a role (UserRoleCreate).
 func (d *Dialect) createRole(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("name", labelRules)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	id := uuid.NewString()
-	res, err := d.roles.Create(r.Context(), d.meta(r, "CreateUserRole"), id, name.V)
+	res, err := d.roles.Create(r.Context(), d.Meta(r, "CreateUserRole"), id, name.V)
 	d.answerRole(w, r, http.StatusCreated, id, res, err)
 }
 
 // renameRole gives a role a new name (UserRoleCreate reused for updates).
 func (d *Dialect) renameRole(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "user_role_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	name := b.Str("name", labelRules)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	res, err := d.roles.Rename(r.Context(), d.meta(r, "UpdateUserRole"), id, name.V)
+	res, err := d.roles.Rename(r.Context(), d.Meta(r, "UpdateUserRole"), id, name.V)
 	d.answerRole(w, r, http.StatusOK, id, res, err)
 }
 
@@ -53,7 +54,7 @@ func (d *Dialect) answerRole(w http.ResponseWriter, r *http.Request, status int,
 
 // deleteRole ends a role; no user holds it and no module allows it after.
 func (d *Dialect) deleteRole(w http.ResponseWriter, r *http.Request) {
-	res, err := d.roles.Delete(r.Context(), d.meta(r, "DeleteUserRole"), chi.URLParam(r, "user_role_id"))
+	res, err := d.roles.Delete(r.Context(), d.Meta(r, "DeleteUserRole"), chi.URLParam(r, "user_role_id"))
 	d.done(w, r, res, err)
 }
 
@@ -61,22 +62,22 @@ func (d *Dialect) deleteRole(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) rolesOfUser(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "user_id")
 	if err := selfOrSuperuser(r, id); err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	roles, err := d.reads.RolesOfUser(r.Context(), id)
-	d.reply(w, r, roles, err)
+	d.Reply(w, r, roles, err)
 }
 
 // holdersOfRole answers the users holding a role, each as {name, id}: the
 // seed types this listing's items as UserRoleResponse.
 func (d *Dialect) holdersOfRole(w http.ResponseWriter, r *http.Request) {
 	holders, err := d.reads.HoldersOfRole(r.Context(), chi.URLParam(r, "role_id"))
-	d.reply(w, r, holders, err)
+	d.Reply(w, r, holders, err)
 }
 
 // revokeRole takes one role away from a user.
 func (d *Dialect) revokeRole(w http.ResponseWriter, r *http.Request) {
-	res, err := d.roles.Revoke(r.Context(), d.meta(r, "DeleteUserRoleByUserAndRole"), chi.URLParam(r, "user_id"), chi.URLParam(r, "role_id"))
+	res, err := d.roles.Revoke(r.Context(), d.Meta(r, "DeleteUserRoleByUserAndRole"), chi.URLParam(r, "user_id"), chi.URLParam(r, "role_id"))
 	d.done(w, r, res, err)
 }

@@ -18,22 +18,22 @@ func (d *Dialect) listUsers(w http.ResponseWriter, r *http.Request) {
 	nonNegative := fastapi.Bounds{HasGe: true}
 	skip := p.Int("skip", 0, nonNegative)
 	limit := p.Int("limit", 100, nonNegative)
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	users, err := d.reads.Users(r.Context(), skip, limit)
-	d.reply(w, r, users, err)
+	d.Reply(w, r, users, err)
 }
 
 // readUser answers one account, to itself or a superuser.
 func (d *Dialect) readUser(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "user_id")
 	if err := selfOrSuperuser(r, id); err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	u, err := d.reads.User(r.Context(), id)
-	d.reply(w, r, u, err)
+	d.Reply(w, r, u, err)
 }
 
 // updateUser changes an account (UserUpdate; absent and null fields stay).
@@ -41,7 +41,7 @@ func (d *Dialect) readUser(w http.ResponseWriter, r *http.Request) {
 // users, are a superuser's to change.
 func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "user_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -49,7 +49,7 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 	email := b.Email("email", optional)
 	status := b.Bool("status", optional)
 	roles := b.Str("role", optional)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	err := selfOrSuperuser(r, id)
@@ -57,7 +57,7 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 		err = errNotSuperuser
 	}
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	cmd := cmdrole.UpdateUser{UserID: id, Changes: identity.UserChanges{FullName: name.Ptr(), Email: email.Ptr(), Active: status.Ptr()}}
@@ -65,7 +65,7 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 		ids := roleIDs(roles.V)
 		cmd.Roles = &ids
 	}
-	res, err := d.roles.UpdateUser(r.Context(), d.meta(r, "UpdateUser"), cmd)
+	res, err := d.roles.UpdateUser(r.Context(), d.Meta(r, "UpdateUser"), cmd)
 	written(d, w, r, http.StatusOK, res, err, func(ctx context.Context) (readmodel.User, error) {
 		return d.reads.User(ctx, id)
 	})
@@ -73,7 +73,7 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 
 // deleteUser ends an account.
 func (d *Dialect) deleteUser(w http.ResponseWriter, r *http.Request) {
-	res, err := d.users.Delete(r.Context(), d.meta(r, "DeleteUser"), chi.URLParam(r, "user_id"))
+	res, err := d.users.Delete(r.Context(), d.Meta(r, "DeleteUser"), chi.URLParam(r, "user_id"))
 	d.done(w, r, res, err)
 }
 
@@ -82,7 +82,7 @@ func (d *Dialect) deleteUser(w http.ResponseWriter, r *http.Request) {
 // then be the path's.
 func (d *Dialect) addToCommunity(w http.ResponseWriter, r *http.Request) {
 	communityID := chi.URLParam(r, "community_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -91,10 +91,10 @@ func (d *Dialect) addToCommunity(w http.ResponseWriter, r *http.Request) {
 		b.Fail("community_id", "value_error", "Value error, community_id must be the community of the path", bodyID.V,
 			map[string]any{"error": map[string]any{}})
 	}
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	res, err := d.communities.AddMember(r.Context(), d.meta(r, "AddUserToCommunity"), communityID, userID.V)
+	res, err := d.communities.AddMember(r.Context(), d.Meta(r, "AddUserToCommunity"), communityID, userID.V)
 	written(d, w, r, http.StatusOK, res, err, func(ctx context.Context) (readmodel.Member, error) {
 		return d.reads.Member(ctx, communityID, userID.V)
 	})

@@ -8,8 +8,19 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/annals-dev/annals/commands"
+	cmdidentity "github.com/annals-dev/annals/commands/identity"
 	"github.com/annals-dev/annals/eventstore"
 )
+
+// EnsureAdmin creates the configured superuser in a realm unless its email
+// is taken (ANNALS_ADMIN_EMAIL unset: nothing to do).
+func (d Deps) EnsureAdmin(ctx context.Context, realm string, users *cmdidentity.Users) error {
+	if d.Admin.Email == "" {
+		return nil
+	}
+	meta := commands.Meta{Realm: realm, Command: "EnsureSuperuser"}
+	return users.EnsureSuperuser(ctx, meta, uuid.NewString(), d.Admin.Email, d.Admin.Password)
+}
 
 // CommandMeta builds command metadata from a request: the realm, the actor
 // and the request context the audit trail keeps.
@@ -27,10 +38,17 @@ func CommandMeta(r *http.Request, realm, actorID, command string) commands.Meta 
 	}
 }
 
-// Await waits until the realm's read models include a command's events, so
-// that a client that writes and then reads sees its write. A timeout is
-// logged, not returned: the write is durable and acknowledged either way.
-func (d Deps) Await(ctx context.Context, realm string, res commands.Result) {
+// Await waits until the realm's read models include the commands' events,
+// so that a client that writes and then reads sees its write. Positions are
+// ordered, so waiting for the latest covers the others. A timeout is logged,
+// not returned: the write is durable and acknowledged either way.
+func (d Deps) Await(ctx context.Context, realm string, results ...commands.Result) {
+	var res commands.Result
+	for _, r := range results {
+		if r.Appended() && !r.Position.Less(res.Position) {
+			res = r
+		}
+	}
 	if !res.Appended() || d.Waiter == nil {
 		return
 	}

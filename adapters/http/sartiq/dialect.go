@@ -10,11 +10,9 @@ import (
 	"path"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/annals-dev/annals/adapters/http/fastapi"
 	"github.com/annals-dev/annals/adapters/http/kit"
-	"github.com/annals-dev/annals/commands"
 	cmdidentity "github.com/annals-dev/annals/commands/identity"
 	cmdorganization "github.com/annals-dev/annals/commands/organization"
 	"github.com/annals-dev/annals/domain/identity"
@@ -26,13 +24,12 @@ import (
 
 // Dialect is the sartiq backend.
 type Dialect struct {
-	fastapi.Transport // the server's own refusals as {"detail": ...}
-	deps              kit.Deps
-	users             *cmdidentity.Users
-	orgs              *cmdorganization.Organizations
-	reads             *readmodel.Queries
-	auth              kit.Authenticator
-	handler           http.Handler
+	fastapi.Responder
+	users   *cmdidentity.Users
+	orgs    *cmdorganization.Organizations
+	reads   *readmodel.Queries
+	auth    kit.Authenticator
+	handler http.Handler
 }
 
 var (
@@ -47,11 +44,11 @@ func New(deps kit.Deps) *Dialect {
 	organization.RegisterEvents(deps.Executor.Registry)
 	users := cmdidentity.NewUsers(deps.Executor, deps.Passwords)
 	d := &Dialect{
-		deps:  deps,
-		users: users,
-		orgs:  cmdorganization.NewOrganizations(deps.Executor),
-		reads: readmodel.NewQueries(deps.Pool),
-		auth:  kit.Authenticator{Realm: readmodel.Realm, Tokens: deps.Tokens, Users: users},
+		Responder: fastapi.Responder{Deps: deps, Realm: readmodel.Realm},
+		users:     users,
+		orgs:      cmdorganization.NewOrganizations(deps.Executor),
+		reads:     readmodel.NewQueries(deps.Pool),
+		auth:      kit.Authenticator{Realm: readmodel.Realm, Tokens: deps.Tokens, Users: users},
 	}
 	d.handler = d.routes()
 	return d
@@ -67,30 +64,22 @@ func (d *Dialect) Handler() http.Handler { return d.handler }
 func (d *Dialect) Projectors() []projections.Projector { return projection.Projectors() }
 
 // Migrate brings the sartiq schema up to date.
-func (d *Dialect) Migrate(ctx context.Context) error { return readmodel.Migrate(ctx, d.deps.Pool) }
+func (d *Dialect) Migrate(ctx context.Context) error { return readmodel.Migrate(ctx, d.Deps.Pool) }
 
 // Bootstrap creates the configured superuser unless its email is taken.
 func (d *Dialect) Bootstrap(ctx context.Context) error {
-	if d.deps.Admin.Email == "" {
-		return nil
-	}
-	meta := commands.Meta{Realm: readmodel.Realm, Command: "EnsureSuperuser"}
-	return d.users.EnsureSuperuser(ctx, meta, uuid.NewString(), d.deps.Admin.Email, d.deps.Admin.Password)
+	return d.Deps.EnsureAdmin(ctx, readmodel.Realm, d.users)
 }
 
 func (d *Dialect) routes() http.Handler {
-	r := chi.NewRouter()
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) { fastapi.WriteDetail(w, http.StatusNotFound, "Not Found") })
-	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
-		fastapi.WriteDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-	})
+	r := fastapi.NewRouter()
 	r.Route("/api/v1", func(r chi.Router) {
 		r.HandleFunc("/users", addSlash)
 		r.HandleFunc("/organizations", addSlash)
 		r.Post("/login/access-token", d.login)
 		r.Post("/users/signup", d.signup)
 		r.Group(func(r chi.Router) {
-			r.Use(d.auth.Middleware(d.fail))
+			r.Use(d.auth.Middleware(d.Fail))
 			r.Get("/users/me", d.readMe)
 			r.Patch("/users/me", d.updateMe)
 			r.Patch("/users/me/password", d.updatePasswordMe)
@@ -133,7 +122,7 @@ func addSlash(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) superusersOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !kit.PrincipalFrom(r.Context()).User.Superuser {
-			d.fail(w, r, errNotSuperuser)
+			d.Fail(w, r, errNotSuperuser)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -21,7 +21,7 @@ type token struct {
 // inactive account are both 400.
 func (d *Dialect) login(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	var errs fastapi.Errors
@@ -31,7 +31,7 @@ func (d *Dialect) login(w http.ResponseWriter, r *http.Request) {
 		errs.Add(fastapi.ErrorItem{Type: "string_pattern_mismatch", Loc: []any{"body", "grant_type"},
 			Msg: "String should match pattern '^password$'", Input: gt[0], Ctx: map[string]any{"pattern": "^password$"}})
 	}
-	if !valid(w, errs) {
+	if !fastapi.Valid(w, errs) {
 		return
 	}
 	u, err := d.users.Authenticate(r.Context(), readmodel.Realm, username, password)
@@ -39,11 +39,11 @@ func (d *Dialect) login(w http.ResponseWriter, r *http.Request) {
 		err = errLoginRefused
 	}
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
-	issued, err := d.deps.Tokens.Issue(readmodel.Realm, u.ID, auth.Access, "")
-	d.reply(w, r, token{AccessToken: issued.Token, TokenType: "bearer"}, err)
+	issued, err := d.Deps.Tokens.Issue(readmodel.Realm, u.ID, auth.Access, "")
+	d.Reply(w, r, token{AccessToken: issued.Token, TokenType: "bearer"}, err)
 }
 
 // formField reads a required form field; FastAPI takes an empty value for a

@@ -33,7 +33,7 @@ type organizationPublic struct {
 }
 
 func (d *Dialect) createOrganization(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -41,7 +41,7 @@ func (d *Dialect) createOrganization(w http.ResponseWriter, r *http.Request) {
 	avatar := avatarImage(b, fastapi.Rules{Required: true})
 	description := b.Str("description", descriptionRules)
 	rework := b.Int("rework_available", nullable)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	id := uuid.New()
@@ -51,7 +51,7 @@ func (d *Dialect) createOrganization(w http.ResponseWriter, r *http.Request) {
 	if rework.Has() {
 		cmd.ReworkAvailable = rework.V
 	}
-	res, err := d.orgs.Create(r.Context(), d.meta(r, "CreateOrganization"), actor(r), cmd)
+	res, err := d.orgs.Create(r.Context(), d.Meta(r, "CreateOrganization"), actor(r), cmd)
 	d.organizationAfter(w, r, id, res, err)
 }
 
@@ -59,16 +59,16 @@ func (d *Dialect) createOrganization(w http.ResponseWriter, r *http.Request) {
 // as the read model shows it once it includes the command's events.
 func (d *Dialect) organizationAfter(w http.ResponseWriter, r *http.Request, id uuid.UUID, res commands.Result, err error) {
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
-	d.await(r, res)
+	d.Await(r, res)
 	d.answerOrganization(w, r, id)
 }
 
 func (d *Dialect) answerOrganization(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
 	o, err := d.reads.Organization(r.Context(), viewer(r), id)
-	d.reply(w, r, organizationPublic{Organization: o}, err)
+	d.Reply(w, r, organizationPublic{Organization: o}, err)
 }
 
 // listOrganizations lists the caller's organizations, or all of them for a
@@ -76,7 +76,7 @@ func (d *Dialect) answerOrganization(w http.ResponseWriter, r *http.Request, id 
 func (d *Dialect) listOrganizations(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	pg := page(p)
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	list, err := d.reads.Organizations(r.Context(), viewer(r), pg)
@@ -84,7 +84,7 @@ func (d *Dialect) listOrganizations(w http.ResponseWriter, r *http.Request) {
 	for i, o := range list.Data {
 		out.Data[i] = organizationPublic{Organization: o}
 	}
-	d.reply(w, r, out, err)
+	d.Reply(w, r, out, err)
 }
 
 // readOrganization shows an organization to its members and superusers;
@@ -92,7 +92,7 @@ func (d *Dialect) listOrganizations(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) readOrganization(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	d.answerOrganization(w, r, id)
@@ -104,7 +104,7 @@ func (d *Dialect) readOrganization(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) updateOrganization(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -113,7 +113,7 @@ func (d *Dialect) updateOrganization(w http.ResponseWriter, r *http.Request) {
 	description := b.Str("description", descriptionRules)
 	rework := b.Int("rework_available", nullable)
 	owner := b.UUID("owner_id", nullable)
-	if !valid(w, p.Errors(), b.Errors()) {
+	if !fastapi.Valid(w, p.Errors(), b.Errors()) {
 		return
 	}
 	cmd := cmdorganization.Update{OrganizationID: id.String(), Changes: organization.Changes{
@@ -123,17 +123,17 @@ func (d *Dialect) updateOrganization(w http.ResponseWriter, r *http.Request) {
 	if owner.Has() {
 		cmd.NewOwner = owner.V.String()
 	}
-	res, err := d.orgs.Update(r.Context(), d.meta(r, "UpdateOrganization"), actor(r), cmd)
+	res, err := d.orgs.Update(r.Context(), d.Meta(r, "UpdateOrganization"), actor(r), cmd)
 	d.organizationAfter(w, r, id, res, err)
 }
 
 func (d *Dialect) deleteOrganization(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
-	res, err := d.orgs.Delete(r.Context(), d.meta(r, "DeleteOrganization"), actor(r), id.String())
+	res, err := d.orgs.Delete(r.Context(), d.Meta(r, "DeleteOrganization"), actor(r), id.String())
 	d.confirm(w, r, "Organization deleted successfully", res, err)
 }
 
@@ -142,7 +142,7 @@ func (d *Dialect) listMembers(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
 	pg := page(p)
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	d.answerMembers(w, r, id, pg)
@@ -150,11 +150,11 @@ func (d *Dialect) listMembers(w http.ResponseWriter, r *http.Request) {
 
 func (d *Dialect) answerMembers(w http.ResponseWriter, r *http.Request, id uuid.UUID, pg readmodel.Page) {
 	if _, err := d.reads.Organization(r.Context(), viewer(r), id); err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	members, err := d.reads.Members(r.Context(), id, pg)
-	d.reply(w, r, members, err)
+	d.Reply(w, r, members, err)
 }
 
 // addMember adds an existing user and answers the whole member list
@@ -162,20 +162,20 @@ func (d *Dialect) answerMembers(w http.ResponseWriter, r *http.Request, id uuid.
 func (d *Dialect) addMember(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	user := b.UUID("user_id", fastapi.Rules{Required: true})
-	if !valid(w, p.Errors(), b.Errors()) {
+	if !fastapi.Valid(w, p.Errors(), b.Errors()) {
 		return
 	}
-	res, err := d.orgs.AddMember(r.Context(), d.meta(r, "AddOrganizationMember"), actor(r), id.String(), user.V.String())
+	res, err := d.orgs.AddMember(r.Context(), d.Meta(r, "AddOrganizationMember"), actor(r), id.String(), user.V.String())
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
-	d.await(r, res)
+	d.Await(r, res)
 	d.answerMembers(w, r, id, readmodel.Unpaged)
 }
 
@@ -183,10 +183,10 @@ func (d *Dialect) removeMember(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
 	user := p.PathUUID("user_id")
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
-	res, err := d.orgs.RemoveMember(r.Context(), d.meta(r, "RemoveOrganizationMember"), actor(r), id.String(), user.String())
+	res, err := d.orgs.RemoveMember(r.Context(), d.Meta(r, "RemoveOrganizationMember"), actor(r), id.String(), user.String())
 	d.confirm(w, r, "Member removed successfully", res, err)
 }
 
@@ -212,7 +212,7 @@ type migrationResponse struct {
 func (d *Dialect) migrateResources(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("organization_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -223,11 +223,11 @@ func (d *Dialect) migrateResources(w http.ResponseWriter, r *http.Request) {
 		b.Bool("migrate_"+kind, fastapi.Rules{})
 		counts[kind] = 0
 	}
-	if !valid(w, p.Errors(), b.Errors()) {
+	if !fastapi.Valid(w, p.Errors(), b.Errors()) {
 		return
 	}
 	if err := d.orgs.AuthorizeMigration(r.Context(), readmodel.Realm, actor(r), id.String(), source.V.String()); err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
 	fastapi.WriteJSON(w, http.StatusOK, migrationResponse{

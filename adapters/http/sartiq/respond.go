@@ -2,7 +2,6 @@ package sartiq
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/google/uuid"
 
@@ -26,70 +25,15 @@ type message struct {
 	Message string `json:"message"`
 }
 
-// fail answers an error: domain errors with their status and message,
-// anything else as a logged 500.
-func (d *Dialect) fail(w http.ResponseWriter, r *http.Request, err error) {
-	fastapi.WriteError(w, r, d.deps.Logger, nil, err)
-}
-
-// reply answers v, or err if the read failed.
-func (d *Dialect) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	fastapi.WriteJSON(w, http.StatusOK, v)
-}
-
-// await waits until the read models include every given result, so that
-// what the handler reads next, and the client after it, shows the write.
-// Positions are ordered, so waiting for the latest covers the others.
-func (d *Dialect) await(r *http.Request, results ...commands.Result) {
-	var latest commands.Result
-	for _, res := range results {
-		if res.Appended() && !res.Position.Less(latest.Position) {
-			latest = res
-		}
-	}
-	d.deps.Await(r.Context(), readmodel.Realm, latest)
-}
-
 // confirm answers a command with a Message once the read models include
 // its events.
 func (d *Dialect) confirm(w http.ResponseWriter, r *http.Request, text string, res commands.Result, err error) {
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
-	d.await(r, res)
+	d.Await(r, res)
 	fastapi.WriteJSON(w, http.StatusOK, message{Message: text})
-}
-
-// meta is the audit metadata of a command issued by the request's caller.
-func (d *Dialect) meta(r *http.Request, command string) commands.Meta {
-	return kit.CommandMeta(r, readmodel.Realm, kit.PrincipalFrom(r.Context()).User.ID, command)
-}
-
-// body reads the JSON body; when it cannot be read at all (too large, cut
-// off) it answers and returns false.
-func (d *Dialect) body(w http.ResponseWriter, r *http.Request) (*fastapi.Body, bool) {
-	b, err := fastapi.ReadBody(r)
-	if err != nil {
-		d.fail(w, r, err)
-		return nil, false
-	}
-	return b, true
-}
-
-// valid answers 422 with every error found, path and query parameters
-// first and body fields after, as FastAPI orders them.
-func valid(w http.ResponseWriter, found ...fastapi.Errors) bool {
-	all := slices.Concat(found...)
-	if len(all) == 0 {
-		return true
-	}
-	fastapi.WriteValidation(w, all)
-	return false
 }
 
 // page reads the skip/limit/search query parameters. Negative values are

@@ -27,14 +27,14 @@ var (
 // (UserRegister). The id/created_at/updated_at the schema leaks from its
 // base model are ignored: the server decides them.
 func (d *Dialect) signup(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	email := b.Email("email", emailRules)
 	password := b.Str("password", passwordRules)
 	fullName := b.Str("full_name", nameRules)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	d.register(w, r, "RegisterUser", cmdidentity.Register{
@@ -44,7 +44,7 @@ func (d *Dialect) signup(w http.ResponseWriter, r *http.Request) {
 
 // createUser registers any kind of user (UserCreate); superusers only.
 func (d *Dialect) createUser(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -54,7 +54,7 @@ func (d *Dialect) createUser(w http.ResponseWriter, r *http.Request) {
 	superuser := b.Bool("is_superuser", fastapi.Rules{})
 	rework := b.Int("rework_available", fastapi.Rules{})
 	active := b.Bool("is_active", fastapi.Rules{})
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	cmd := cmdidentity.Register{
@@ -74,7 +74,7 @@ func (d *Dialect) createUser(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) register(w http.ResponseWriter, r *http.Request, command string, cmd cmdidentity.Register) {
 	id := uuid.New()
 	cmd.UserID = id.String()
-	res, err := d.users.Register(r.Context(), d.meta(r, command), cmd)
+	res, err := d.users.Register(r.Context(), d.Meta(r, command), cmd)
 	d.userAfter(w, r, id, err, res)
 }
 
@@ -82,32 +82,32 @@ func (d *Dialect) register(w http.ResponseWriter, r *http.Request, command strin
 // once it includes the command's events.
 func (d *Dialect) userAfter(w http.ResponseWriter, r *http.Request, id uuid.UUID, err error, results ...commands.Result) {
 	if err != nil {
-		d.fail(w, r, err)
+		d.Fail(w, r, err)
 		return
 	}
-	d.await(r, results...)
+	d.Await(r, results...)
 	u, err := d.reads.User(r.Context(), id)
-	d.reply(w, r, u, err)
+	d.Reply(w, r, u, err)
 }
 
 func (d *Dialect) readMe(w http.ResponseWriter, r *http.Request) {
 	u, err := d.reads.User(r.Context(), callerID(r))
-	d.reply(w, r, u, err)
+	d.Reply(w, r, u, err)
 }
 
 // updateMe changes the caller's own email and full name (UserUpdateMe).
 func (d *Dialect) updateMe(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	email := b.Email("email", fastapi.Rules{Nullable: true, Max: 255})
 	fullName := b.Str("full_name", nameRules)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
 	id := callerID(r)
-	res, err := d.users.Update(r.Context(), d.meta(r, "UpdateUserMe"), id.String(), identity.UserChanges{
+	res, err := d.users.Update(r.Context(), d.Meta(r, "UpdateUserMe"), id.String(), identity.UserChanges{
 		Email: email.Ptr(), FullName: fullName.Ptr(), ClearFullName: fullName.Null,
 	})
 	d.userAfter(w, r, id, err, res)
@@ -116,16 +116,16 @@ func (d *Dialect) updateMe(w http.ResponseWriter, r *http.Request) {
 // updatePasswordMe changes the caller's password once the current one is
 // verified (UpdatePassword).
 func (d *Dialect) updatePasswordMe(w http.ResponseWriter, r *http.Request) {
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
 	current := b.Str("current_password", passwordRules)
 	next := b.Str("new_password", passwordRules)
-	if !valid(w, b.Errors()) {
+	if !fastapi.Valid(w, b.Errors()) {
 		return
 	}
-	res, err := d.users.ChangePassword(r.Context(), d.meta(r, "UpdatePasswordMe"), callerID(r).String(), current.V, next.V, true)
+	res, err := d.users.ChangePassword(r.Context(), d.Meta(r, "UpdatePasswordMe"), callerID(r).String(), current.V, next.V, true)
 	d.confirm(w, r, "Password updated successfully", res, err)
 }
 
@@ -133,25 +133,25 @@ func (d *Dialect) updatePasswordMe(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) readUser(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("user_id")
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	if !self(r, id) && !kit.PrincipalFrom(r.Context()).User.Superuser {
-		d.fail(w, r, errNotSuperuser)
+		d.Fail(w, r, errNotSuperuser)
 		return
 	}
 	u, err := d.reads.User(r.Context(), id)
-	d.reply(w, r, u, err)
+	d.Reply(w, r, u, err)
 }
 
 func (d *Dialect) listUsers(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	pg := page(p)
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	users, err := d.reads.Users(r.Context(), pg)
-	d.reply(w, r, users, err)
+	d.Reply(w, r, users, err)
 }
 
 // updateUser changes any field of a user, its password included
@@ -160,7 +160,7 @@ func (d *Dialect) listUsers(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("user_id")
-	b, ok := d.body(w, r)
+	b, ok := d.Body(w, r)
 	if !ok {
 		return
 	}
@@ -170,11 +170,11 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 	superuser := b.Bool("is_superuser", nullable)
 	active := b.Bool("is_active", nullable)
 	rework := b.Int("rework_available", nullable)
-	if !valid(w, p.Errors(), b.Errors()) {
+	if !fastapi.Valid(w, p.Errors(), b.Errors()) {
 		return
 	}
 	ctx := r.Context()
-	profile, err := d.users.Update(ctx, d.meta(r, "UpdateUser"), id.String(), identity.UserChanges{
+	profile, err := d.users.Update(ctx, d.Meta(r, "UpdateUser"), id.String(), identity.UserChanges{
 		Email: email.Ptr(), FullName: fullName.Ptr(), ClearFullName: fullName.Null,
 		Superuser: superuser.Ptr(), Active: active.Ptr(), ReworkAvailable: rework.Ptr(),
 	})
@@ -182,7 +182,7 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 		d.userAfter(w, r, id, err, profile)
 		return
 	}
-	pass, err := d.users.ChangePassword(ctx, d.meta(r, "UpdateUser"), id.String(), "", password.V, false)
+	pass, err := d.users.ChangePassword(ctx, d.Meta(r, "UpdateUser"), id.String(), "", password.V, false)
 	d.userAfter(w, r, id, err, profile, pass)
 }
 
@@ -190,13 +190,13 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 func (d *Dialect) deleteUser(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("user_id")
-	if !valid(w, p.Errors()) {
+	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
 	if self(r, id) {
-		d.fail(w, r, errSuperuserDeletes)
+		d.Fail(w, r, errSuperuserDeletes)
 		return
 	}
-	res, err := d.users.Delete(r.Context(), d.meta(r, "DeleteUser"), id.String())
+	res, err := d.users.Delete(r.Context(), d.Meta(r, "DeleteUser"), id.String())
 	d.confirm(w, r, "User deleted successfully", res, err)
 }
