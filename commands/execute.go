@@ -44,6 +44,16 @@ type Executor struct {
 	Registry    *kernel.Registry
 	Now         func() time.Time
 	MaxAttempts int
+	// Observe, if set, is told of every command run (Execute, ExecuteAt,
+	// Record): how long it took and how it ended. Metrics use it.
+	Observe func(meta Meta, took time.Duration, res Result, err error)
+}
+
+// observe reports a command to Observe; deferred at the command's start.
+func (x *Executor) observe(meta Meta, began time.Time, res *Result, err *error) {
+	if x.Observe != nil {
+		x.Observe(meta, time.Since(began), *res, *err)
+	}
 }
 
 // NewExecutor returns an executor with defaults.
@@ -89,51 +99,63 @@ func Load[S any](ctx context.Context, x *Executor, agg kernel.Aggregate[S], real
 // Execute runs decide against the current state of one aggregate instance
 // and appends what it decides. decide may be called several times (once per
 // attempt), so it must be a pure function of the state it is given.
+//
+// The first attempt presumes the stream new: decide runs on the empty state
+// and what it decides is appended expecting no stream, so that creations,
+// the commonest commands, take one round trip instead of reading a stream
+// that does not exist and then appending. When the empty state decides
+// nothing or fails, or the append finds the stream there, the stream is
+// read and decided on at once; a command on an existing stream whose
+// decision the empty state would allow pays one refused append for it.
 func Execute[S any](ctx context.Context, x *Executor, agg kernel.Aggregate[S], meta Meta, id string,
-	decide func(S) ([]kernel.Event, error)) (Result, error) {
-	commandID := meta.CommandID
-	if commandID == uuid.Nil {
-		commandID = uuid.New()
-	}
+	decide func(S) ([]kernel.Event, error)) (outcome Result, err error) {
+	defer x.observe(meta, time.Now(), &outcome, &err)
+	meta = meta.Grouped()
 	stream := kernel.StreamName(meta.Realm, agg.Kind, id)
 	attempts := x.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
-	for attempt := 1; ; attempt++ {
-		state, version, err := Load(ctx, x, agg, meta.Realm, id)
-		if err != nil {
-			return Result{}, err
+	presumeNew := true
+	for attempt := 1; ; {
+		var state S
+		version := int64(-1)
+		if !presumeNew {
+			var err error
+			if state, version, err = Load(ctx, x, agg, meta.Realm, id); err != nil {
+				return Result{}, err
+			}
 		}
 		events, err := decide(state)
+		if presumeNew && (err != nil || len(events) == 0) {
+			// The empty state may not be the stream's: decide on what it holds.
+			presumeNew = false
+			continue
+		}
 		if err != nil {
-			return Result{CommandID: commandID, Version: version}, err
+			return Result{CommandID: meta.CommandID, Version: version}, err
 		}
 		if len(events) == 0 {
-			return Result{CommandID: commandID, Version: version}, nil
+			return Result{CommandID: meta.CommandID, Version: version}, nil
 		}
-		data, err := x.encode(meta, commandID, events)
-		if err != nil {
-			return Result{}, err
-		}
-		expected := eventstore.ExpectedVersion(version)
-		if version < 0 {
-			expected = eventstore.NoStream
-		}
-		res, err := x.Store.Append(ctx, stream, expected, data)
-		if err == nil {
-			return Result{CommandID: commandID, Events: events, Version: res.NextExpectedVersion, Position: res.Position}, nil
-		}
-		if !errors.Is(err, eventstore.ErrWrongVersion) {
+		res, err := x.appendAt(ctx, stream, version, meta, events)
+		switch {
+		case err == nil:
+			return Result{CommandID: meta.CommandID, Events: events, Version: res.NextExpectedVersion, Position: res.Position}, nil
+		case !errors.Is(err, eventstore.ErrWrongVersion):
 			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
-		}
-		if attempt >= attempts {
+		case presumeNew:
+			// The stream exists; no other writer is to be waited out.
+			presumeNew = false
+		case attempt >= attempts:
 			return Result{}, kernel.Conflict("concurrent_modification",
 				fmt.Sprintf("%s was changed concurrently; try again", agg.Kind))
+		default:
+			if err := backoff(ctx, attempt); err != nil {
+				return Result{}, err
+			}
 		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Result{}, err
-		}
+		attempt++
 	}
 }
 
@@ -148,6 +170,19 @@ func backoff(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// appendAt appends events expecting the stream at version (-1: no stream).
+func (x *Executor) appendAt(ctx context.Context, stream string, version int64, meta Meta, events []kernel.Event) (eventstore.AppendResult, error) {
+	data, err := x.encode(meta, meta.CommandID, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	expected := eventstore.ExpectedVersion(version)
+	if version < 0 {
+		expected = eventstore.NoStream
+	}
+	return x.Store.Append(ctx, stream, expected, data)
 }
 
 func (x *Executor) encode(meta Meta, commandID uuid.UUID, events []kernel.Event) ([]eventstore.EventData, error) {

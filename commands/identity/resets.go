@@ -60,6 +60,7 @@ func (h *PasswordResets) Request(ctx context.Context, meta commands.Meta, email 
 // Reset spends a token and sets the new password of its account. The token
 // is spent first, so two concurrent uses cannot both set a password.
 func (h *PasswordResets) Reset(ctx context.Context, meta commands.Meta, token, password string) (commands.Result, error) {
+	meta = meta.Grouped()
 	hash, err := h.users.hasher.Hash(password)
 	if err != nil {
 		return commands.Result{}, err

@@ -46,6 +46,7 @@ type Register struct {
 
 // Register creates an account if its email is free in the realm.
 func (h *Users) Register(ctx context.Context, meta commands.Meta, cmd Register) (commands.Result, error) {
+	meta = Registrant(meta, cmd.UserID)
 	hash, err := h.hasher.Hash(cmd.Password)
 	if err != nil {
 		return commands.Result{}, err
@@ -62,9 +63,20 @@ func (h *Users) Register(ctx context.Context, meta commands.Meta, cmd Register) 
 	})
 }
 
+// Registrant is the metadata of a registration: one command, and when
+// nobody is signed in, the new account's own (whoever signs up is its
+// author, and so may undo it).
+func Registrant(meta commands.Meta, userID string) commands.Meta {
+	if meta.ActorID == "" {
+		meta.ActorID = userID
+	}
+	return meta.Grouped()
+}
+
 // Update changes profile fields. A new email is claimed before the account
 // changes and the old one released after, so the email is never free twice.
 func (h *Users) Update(ctx context.Context, meta commands.Meta, userID string, changes identity.UserChanges) (commands.Result, error) {
+	meta = meta.Grouped()
 	before, _, err := h.Get(ctx, meta.Realm, userID)
 	if err != nil {
 		return commands.Result{}, err
@@ -116,6 +128,7 @@ func (h *Users) ChangePassword(ctx context.Context, meta commands.Meta, userID, 
 
 // Delete ends an account and frees its email.
 func (h *Users) Delete(ctx context.Context, meta commands.Meta, userID string) (commands.Result, error) {
+	meta = meta.Grouped()
 	res, err := commands.Execute(ctx, h.x, identity.Users, meta, userID, func(u identity.User) ([]kernel.Event, error) {
 		return identity.Delete(u, h.now())
 	})

@@ -54,6 +54,7 @@ func (h *Roles) Delete(ctx context.Context, meta commands.Meta, roleID string) (
 // the account is created, so a sign-up naming an unknown role leaves no
 // account behind.
 func (h *Roles) Register(ctx context.Context, meta commands.Meta, cmd cmdidentity.Register, roleIDs []string) (commands.Result, error) {
+	meta = cmdidentity.Registrant(meta, cmd.UserID)
 	if err := h.requireRoles(ctx, meta.Realm, roleIDs); err != nil {
 		return commands.Result{}, err
 	}
@@ -77,6 +78,7 @@ type UpdateUser struct {
 // UpdateUser applies the changes, checking the roles before anything is
 // appended. The result is that of the last append.
 func (h *Roles) UpdateUser(ctx context.Context, meta commands.Meta, cmd UpdateUser) (commands.Result, error) {
+	meta = meta.Grouped()
 	if cmd.Roles != nil {
 		if err := h.requireRoles(ctx, meta.Realm, *cmd.Roles); err != nil {
 			return commands.Result{}, err

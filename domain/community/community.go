@@ -23,20 +23,22 @@ const (
 
 // Community is the state folded from a community's events.
 type Community struct {
-	ID       string
-	Name     string
-	Logo     string
-	Created  bool
-	Deleted  bool
-	Members  map[string]bool    // by user id
-	Requests map[string]Request // by request id
+	ID        string
+	Name      string
+	Logo      string
+	Created   bool
+	Deleted   bool
+	CreatedAt time.Time
+	Members   map[string]bool    // by user id
+	Requests  map[string]Request // by request id
 }
 
 // Request is a user's request to join.
 type Request struct {
-	ID     string
-	UserID string
-	Status string
+	ID      string
+	UserID  string
+	Status  string
+	Message *string
 }
 
 // Exists reports whether the community is created and not deleted.
@@ -125,7 +127,7 @@ func (JoinRejected) EventType() string  { return "community.JoinRejected" }
 var Communities = kernel.Aggregate[Community]{Kind: Kind, Evolve: func(c Community, e kernel.Event) Community {
 	switch e := e.(type) {
 	case Created:
-		c = Community{ID: e.CommunityID, Name: e.Name, Logo: e.Logo, Created: true,
+		c = Community{ID: e.CommunityID, Name: e.Name, Logo: e.Logo, Created: true, CreatedAt: e.At,
 			Members: map[string]bool{}, Requests: map[string]Request{}}
 	case Updated:
 		if e.Changes.Name != nil {
@@ -139,15 +141,25 @@ var Communities = kernel.Aggregate[Community]{Kind: Kind, Evolve: func(c Communi
 	case MemberAdded:
 		c.Members = with(c.Members, e.UserID, true)
 	case JoinRequested:
-		c.Requests = with(c.Requests, e.RequestID, Request{ID: e.RequestID, UserID: e.UserID, Status: Pending})
+		c.Requests = with(c.Requests, e.RequestID, Request{ID: e.RequestID, UserID: e.UserID, Status: Pending, Message: e.Message})
 	case JoinApproved:
-		c.Requests = with(c.Requests, e.RequestID, Request{ID: e.RequestID, UserID: e.UserID, Status: Approved})
+		c.Requests = withStatus(c.Requests, e.RequestID, e.UserID, Approved)
 		c.Members = with(c.Members, e.UserID, true)
 	case JoinRejected:
-		c.Requests = with(c.Requests, e.RequestID, Request{ID: e.RequestID, UserID: e.UserID, Status: Rejected})
+		c.Requests = withStatus(c.Requests, e.RequestID, e.UserID, Rejected)
+	default:
+		c = evolveRestore(c, e)
 	}
 	return c
 }}
+
+// withStatus returns a copy of requests with one request's status set; its
+// message stays.
+func withStatus(requests map[string]Request, id, userID, status string) map[string]Request {
+	r := requests[id]
+	r.ID, r.UserID, r.Status = id, userID, status
+	return with(requests, id, r)
+}
 
 // with returns a copy of m with k set to v: a state already handed out is
 // never changed.
@@ -248,5 +260,6 @@ var (
 
 // RegisterEvents adds this package's events to a registry.
 func RegisterEvents(r *kernel.Registry) {
-	r.Register(Created{}, Updated{}, Deleted{}, MemberAdded{}, JoinRequested{}, JoinApproved{}, JoinRejected{})
+	r.Register(Created{}, Updated{}, Deleted{}, MemberAdded{}, JoinRequested{}, JoinApproved{}, JoinRejected{},
+		Restored{}, MemberRemoved{}, JoinWithdrawn{}, JoinReopened{})
 }

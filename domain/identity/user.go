@@ -109,6 +109,8 @@ func evolveUser(u User, e kernel.Event) User {
 	case UserDeleted:
 		u.Deleted = true
 		u.UpdatedAt = e.At
+	case UserRestored:
+		u = e.apply(u)
 	case LoginSucceeded, LoginFailed, LockoutCleared:
 		u = evolveSignIn(u, e)
 	}
@@ -214,7 +216,7 @@ var (
 
 // RegisterEvents adds this package's events to a registry.
 func RegisterEvents(r *kernel.Registry) {
-	r.Register(UserRegistered{}, UserUpdated{}, UserPasswordChanged{}, UserDeleted{}, EmailClaimed{}, EmailReleased{},
+	r.Register(UserRegistered{}, UserUpdated{}, UserPasswordChanged{}, UserDeleted{}, UserRestored{}, EmailClaimed{}, EmailReleased{},
 		LoginSucceeded{}, LoginFailed{}, LockoutCleared{},
 		SessionStarted{}, SessionRefreshed{}, RefreshTokenReused{}, SessionEnded{},
 		PasswordResetIssued{}, PasswordResetUsed{})

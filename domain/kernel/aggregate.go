@@ -1,5 +1,7 @@
 package kernel
 
+import "strings"
+
 // Aggregate describes how one kind of aggregate folds its events into state.
 // Decisions are plain functions of (state, command) in each domain package.
 type Aggregate[S any] struct {
@@ -23,4 +25,18 @@ func (a Aggregate[S]) Fold(state S, events ...Event) S {
 // the first '-' is the category, as EventStoreDB's projections expect.
 func StreamName(realm, kind, id string) string {
 	return realm + ":" + kind + "-" + id
+}
+
+// ParseStreamName splits a stream name made by StreamName. ok is false for
+// names of another shape.
+func ParseStreamName(stream string) (realm, kind, id string, ok bool) {
+	realm, rest, found := strings.Cut(stream, ":")
+	if !found {
+		return "", "", "", false
+	}
+	kind, id, found = strings.Cut(rest, "-")
+	if !found || realm == "" || kind == "" || id == "" {
+		return "", "", "", false
+	}
+	return realm, kind, id, true
 }

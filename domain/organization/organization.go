@@ -116,7 +116,7 @@ func (Deleted) EventType() string              { return "organization.Deleted" }
 
 // RegisterEvents adds this package's events to a registry.
 func RegisterEvents(r *kernel.Registry) {
-	r.Register(Created{}, Updated{}, OwnershipTransferred{}, MemberAdded{}, MemberRemoved{}, Deleted{})
+	r.Register(Created{}, Updated{}, OwnershipTransferred{}, MemberAdded{}, MemberRemoved{}, Deleted{}, Restored{})
 }
 
 // Organizations folds organization events.
@@ -144,6 +144,8 @@ func evolve(o Organization, e kernel.Event) Organization {
 	case Deleted:
 		o.Deleted = true
 		o.Members = nil
+	case Restored:
+		o = e.apply(o)
 	}
 	return o
 }

@@ -13,11 +13,16 @@ const ModuleKind = "module"
 
 // Module is the state folded from a module's events.
 type Module struct {
-	ID      string
-	Name    string
-	Roles   []string // in the order added
-	Created bool
+	ID        string
+	Name      string
+	Roles     []string // in the order added
+	Created   bool
+	Deleted   bool
+	CreatedAt time.Time
 }
+
+// Exists reports whether the module is defined and not deleted.
+func (m Module) Exists() bool { return m.Created && !m.Deleted }
 
 // ModuleCreated: a new module and the roles allowed to use it.
 type ModuleCreated struct {
@@ -57,13 +62,17 @@ func (ModuleRolesRemoved) EventType() string { return "role.ModuleRolesRemoved" 
 var Modules = kernel.Aggregate[Module]{Kind: ModuleKind, Evolve: func(m Module, e kernel.Event) Module {
 	switch e := e.(type) {
 	case ModuleCreated:
-		m = Module{ID: e.ModuleID, Name: e.Name, Roles: slices.Clone(e.RoleIDs), Created: true}
+		m = Module{ID: e.ModuleID, Name: e.Name, Roles: slices.Clone(e.RoleIDs), Created: true, CreatedAt: e.At}
 	case ModuleRenamed:
 		m.Name = e.Name
 	case ModuleRolesAdded:
 		m.Roles = append(slices.Clone(m.Roles), e.RoleIDs...)
 	case ModuleRolesRemoved:
 		m.Roles = slices.DeleteFunc(slices.Clone(m.Roles), func(id string) bool { return slices.Contains(e.RoleIDs, id) })
+	case ModuleDeleted:
+		m.Deleted = true
+	case ModuleRestored:
+		m.Deleted, m.Name, m.Roles = false, e.Name, slices.Clone(e.RoleIDs)
 	}
 	return m
 }}
@@ -88,7 +97,7 @@ type ModuleChanges struct {
 // UpdateModule decides a rename and a full replacement of the roles,
 // keeping only what really changes.
 func UpdateModule(m Module, c ModuleChanges, at time.Time) ([]kernel.Event, error) {
-	if !m.Created {
+	if !m.Exists() {
 		return nil, ErrModuleNotFound
 	}
 	var events []kernel.Event
@@ -106,7 +115,7 @@ func UpdateModule(m Module, c ModuleChanges, at time.Time) ([]kernel.Event, erro
 // AddModuleRoles decides allowing more roles; roles already allowed are
 // skipped.
 func AddModuleRoles(m Module, roleIDs []string, at time.Time) ([]kernel.Event, error) {
-	if !m.Created {
+	if !m.Exists() {
 		return nil, ErrModuleNotFound
 	}
 	return addRoles(m, roleIDs, at), nil
@@ -115,7 +124,7 @@ func AddModuleRoles(m Module, roleIDs []string, at time.Time) ([]kernel.Event, e
 // RemoveModuleRoles decides disallowing roles; roles not allowed are
 // skipped.
 func RemoveModuleRoles(m Module, roleIDs []string, at time.Time) ([]kernel.Event, error) {
-	if !m.Created {
+	if !m.Exists() {
 		return nil, ErrModuleNotFound
 	}
 	return removeRoles(m, roleIDs, at), nil

@@ -16,10 +16,11 @@ const Kind = "role"
 
 // Role is the state folded from a role's events.
 type Role struct {
-	ID      string
-	Name    string
-	Created bool
-	Deleted bool
+	ID        string
+	Name      string
+	Created   bool
+	Deleted   bool
+	CreatedAt time.Time
 }
 
 // Exists reports whether the role is defined and not deleted.
@@ -54,11 +55,13 @@ func (Deleted) EventType() string { return "role.Deleted" }
 var Roles = kernel.Aggregate[Role]{Kind: Kind, Evolve: func(r Role, e kernel.Event) Role {
 	switch e := e.(type) {
 	case Created:
-		r = Role{ID: e.RoleID, Name: e.Name, Created: true}
+		r = Role{ID: e.RoleID, Name: e.Name, Created: true, CreatedAt: e.At}
 	case Renamed:
 		r.Name = e.Name
 	case Deleted:
 		r.Deleted = true
+	case Restored:
+		r.Deleted, r.Name = false, e.Name
 	}
 	return r
 }}
@@ -110,6 +113,6 @@ var (
 
 // RegisterEvents adds this package's events to a registry.
 func RegisterEvents(r *kernel.Registry) {
-	r.Register(Created{}, Renamed{}, Deleted{}, Granted{}, Revoked{},
-		ModuleCreated{}, ModuleRenamed{}, ModuleRolesAdded{}, ModuleRolesRemoved{})
+	r.Register(Created{}, Renamed{}, Deleted{}, Restored{}, Granted{}, Revoked{},
+		ModuleCreated{}, ModuleRenamed{}, ModuleRolesAdded{}, ModuleRolesRemoved{}, ModuleDeleted{}, ModuleRestored{})
 }

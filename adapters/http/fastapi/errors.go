@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/annals-dev/annals/adapters/http/kit"
 	"github.com/annals-dev/annals/domain/kernel"
 )
 
@@ -90,8 +91,10 @@ func StatusOf(err error) int {
 
 // WriteError answers a command or query failure: domain errors with their
 // status and message (reworded by msgs when its code is listed), anything
-// else as a logged 500 that reveals nothing.
+// else as a logged 500 that reveals nothing. The error is noted for the
+// record of a refused command (kit.RecordRefusals).
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, msgs Messages, err error) {
+	kit.Failed(r, err)
 	var de *kernel.Error
 	if errors.As(err, &de) {
 		msg := de.Message

@@ -23,9 +23,10 @@ func (d Deps) EnsureAdmin(ctx context.Context, realm string, users *cmdidentity.
 }
 
 // CommandMeta builds command metadata from a request: the realm, the actor
-// and the request context the audit trail keeps.
+// and the request context the audit trail keeps. The command counts as the
+// request's for RecordRefusals.
 func CommandMeta(r *http.Request, realm, actorID, command string) commands.Meta {
-	return commands.Meta{
+	meta := commands.Meta{
 		Realm:     realm,
 		ActorID:   actorID,
 		Command:   command,
@@ -36,6 +37,8 @@ func CommandMeta(r *http.Request, realm, actorID, command string) commands.Meta 
 			UserAgent:  r.UserAgent(),
 		},
 	}
+	noteIssued(r.Context(), meta)
+	return meta
 }
 
 // Await waits until the realm's read models include the commands' events,
