@@ -42,7 +42,7 @@ func (s *Subscription) Err() error {
 func (s *Subscription) CaughtUp() <-chan struct{} { return s.caughtUp }
 
 // Checkpoint is how far the log has been searched: every non-system event at
-// or before it has been sent to Events. It moves with delivered events and
+// or before it has been sent, or is being handed, to Events. It moves with delivered events and
 // with the server's checkpoints, which pass over runs of system events.
 func (s *Subscription) Checkpoint() eventstore.Position {
 	s.mu.Lock()
@@ -132,10 +132,12 @@ func (s *Subscription) run(ctx context.Context, stream *esdbclient.Subscription)
 			if isSystem(e.Type) || !last.Less(e.Position) {
 				continue
 			}
+			// Advance before handing the event over, so that a reader who
+			// has received it never sees an older checkpoint.
+			last = e.Position
+			s.advance(e.Position)
 			select {
 			case s.events <- e:
-				last = e.Position
-				s.advance(e.Position)
 			case <-ctx.Done():
 				return ctx.Err()
 			}
