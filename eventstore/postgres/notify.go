@@ -7,13 +7,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/annals-dev/annals/eventstore"
 )
 
 // wakeup tells every waiting subscription of a store that the log may
-// have grown.
+// have grown, and knows the last event the store itself appended.
 type wakeup struct {
-	mu sync.Mutex
-	ch chan struct{} // closed and replaced on every broadcast
+	mu       sync.Mutex
+	ch       chan struct{} // closed and replaced on every broadcast
+	appended eventstore.Position
 }
 
 func newWakeup() *wakeup { return &wakeup{ch: make(chan struct{})} }
@@ -28,8 +31,30 @@ func (w *wakeup) changed() <-chan struct{} {
 func (w *wakeup) broadcast() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.broadcastLocked()
+}
+
+func (w *wakeup) broadcastLocked() {
 	close(w.ch)
 	w.ch = make(chan struct{})
+}
+
+// committed broadcasts that the store's own append committed up to pos.
+func (w *wakeup) committed(pos eventstore.Position) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.appended.Less(pos) {
+		w.appended = pos
+	}
+	w.broadcastLocked()
+}
+
+// lastAppended is the position of the last event the store appended and
+// committed.
+func (w *wakeup) lastAppended() eventstore.Position {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.appended
 }
 
 // listener holds the store's one LISTEN connection and wakes the store's

@@ -168,7 +168,7 @@ type querier interface {
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	res, err := appendTo(ctx, s.pool, stream, expected, events, false)
 	if err == nil {
-		s.wake.broadcast()
+		s.wake.committed(res.Position)
 		s.start(&s.notifyOnce, s.notifier.run)
 		s.notifier.poke()
 	}

@@ -43,6 +43,11 @@ func (s *Store) start(once *sync.Once, f func(context.Context)) {
 	})
 }
 
+// heldBackRetry is the first wait before reading again past an event that
+// committed but is held back; it doubles while the event stays held back,
+// up to the poll interval.
+const heldBackRetry = 2 * time.Millisecond
+
 // follow delivers the log after from until ctx ends (nil) or the store is
 // closed or fails (the error).
 func (s *Store) follow(parent context.Context, from eventstore.Position, out chan<- eventstore.RecordedEvent) error {
@@ -51,6 +56,10 @@ func (s *Store) follow(parent context.Context, from eventstore.Position, out cha
 	defer context.AfterFunc(s.closed, cancel)()
 	poll := time.NewTicker(s.cfg.PollInterval)
 	defer poll.Stop()
+	// retry is armed only while an event is held back.
+	retry := time.NewTimer(s.cfg.PollInterval)
+	retry.Stop()
+	backoff := heldBackRetry
 	for {
 		// Taken before reading, so that a commit between the read and the
 		// wait still wakes the wait.
@@ -70,9 +79,24 @@ func (s *Store) follow(parent context.Context, from eventstore.Position, out cha
 		if len(batch) == s.cfg.BatchSize {
 			continue
 		}
+		// When an event this store appended has committed but is not
+		// readable yet, an older transaction, anywhere on the server,
+		// still runs, and nothing will announce its end: look again soon
+		// rather than at the next poll, backing off while it lasts.
+		heldBack := from.Less(s.wake.lastAppended())
+		if !heldBack || len(batch) > 0 {
+			backoff = heldBackRetry
+		}
+		var soon <-chan time.Time
+		if heldBack {
+			retry.Reset(backoff)
+			soon = retry.C
+			backoff = min(2*backoff, s.cfg.PollInterval)
+		}
 		select {
 		case <-changed:
 		case <-poll.C:
+		case <-soon:
 		case <-ctx.Done():
 			return s.ended(parent, ctx.Err())
 		}
