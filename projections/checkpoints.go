@@ -35,9 +35,12 @@ type querier interface {
 }
 
 const (
+	// ensureCheckpointSQL also records the schema the projector writes,
+	// which may have been set after its checkpoint was made.
 	ensureCheckpointSQL = `
-INSERT INTO annals_projections.checkpoints (name, version) VALUES ($1, $2)
-ON CONFLICT (name, version) DO NOTHING`
+INSERT INTO annals_projections.checkpoints AS c (name, version, schema_name) VALUES ($1, $2, NULLIF($3, ''))
+ON CONFLICT (name, version) DO UPDATE SET schema_name = EXCLUDED.schema_name
+WHERE c.schema_name IS DISTINCT FROM EXCLUDED.schema_name`
 
 	readCheckpointsSQL = `
 SELECT name, version, position_commit, position_prepare FROM annals_projections.checkpoints`
@@ -62,8 +65,8 @@ func keyOf(p Projector) checkpointKey { return checkpointKey{p.Name(), p.Version
 
 // ensureCheckpoint creates a projector's checkpoint at the start of the log
 // if it has none.
-func ensureCheckpoint(ctx context.Context, q querier, p Projector) error {
-	if _, err := q.Exec(ctx, ensureCheckpointSQL, p.Name(), p.Version()); err != nil {
+func ensureCheckpoint(ctx context.Context, q querier, p *projection) error {
+	if _, err := q.Exec(ctx, ensureCheckpointSQL, p.Name(), p.Version(), p.target); err != nil {
 		return fmt.Errorf("create checkpoint of %s: %w", p.Name(), err)
 	}
 	return nil

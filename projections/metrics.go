@@ -15,6 +15,7 @@ type metrics struct {
 	applied    *prometheus.CounterVec
 	duplicates *prometheus.CounterVec
 	failures   *prometheus.CounterVec
+	parked     *prometheus.CounterVec
 }
 
 func newMetrics(r *Runtime, reg prometheus.Registerer) (*metrics, error) {
@@ -29,17 +30,27 @@ func newMetrics(r *Runtime, reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"projector"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "annals_projection_failures_total",
-			Help: "Failed attempts at processing an event; each is retried.",
+			Help: "Failed attempts at processing an event; each is retried, until the event is parked.",
+		}, []string{"projector"}),
+		parked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "annals_projection_events_parked_total",
+			Help: "Events a projector parked after failing on them repeatedly, to go on without them.",
 		}, []string{"projector"}),
 	}
-	lag := &lagCollector{
+	lag := &statusCollector{
 		r: r,
 		events: prometheus.NewDesc("annals_projection_lag_events",
 			"Events in the log after the projector's position (counted up to a limit).", []string{"projector"}, nil),
 		seconds: prometheus.NewDesc("annals_projection_lag_seconds",
 			"Age of the oldest event the projector has not processed.", []string{"projector"}, nil),
+		parked: prometheus.NewDesc("annals_projection_parked_events",
+			"Events the projector parked and that are not applied yet.", []string{"projector"}, nil),
+		rebuildProgress: prometheus.NewDesc("annals_projection_rebuild_progress",
+			"Estimated share (0 to 1) of the log a rebuild of the schema has replayed, while one is in progress.", []string{"schema"}, nil),
+		rebuildEvents: prometheus.NewDesc("annals_projection_rebuild_events",
+			"Events a rebuild of the schema has replayed, while one is in progress.", []string{"schema"}, nil),
 	}
-	for _, c := range []prometheus.Collector{m.applied, m.duplicates, m.failures, lag} {
+	for _, c := range []prometheus.Collector{m.applied, m.duplicates, m.failures, m.parked, lag} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("projections: register metrics: %w", err)
 		}
@@ -47,22 +58,27 @@ func newMetrics(r *Runtime, reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// lagCollector measures lag when scraped rather than on every event, since
-// measuring reads the log.
-type lagCollector struct {
-	r       *Runtime
-	events  *prometheus.Desc
-	seconds *prometheus.Desc
+// statusCollector reads the projectors' status when scraped rather than on
+// every event, since measuring lag reads the log; rebuilds are reported
+// from what the rebuilding process stores, wherever it runs.
+type statusCollector struct {
+	r               *Runtime
+	events          *prometheus.Desc
+	seconds         *prometheus.Desc
+	parked          *prometheus.Desc
+	rebuildProgress *prometheus.Desc
+	rebuildEvents   *prometheus.Desc
 }
 
-var _ prometheus.Collector = (*lagCollector)(nil)
+var _ prometheus.Collector = (*statusCollector)(nil)
 
-func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.events
-	ch <- c.seconds
+func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.events, c.seconds, c.parked, c.rebuildProgress, c.rebuildEvents} {
+		ch <- d
+	}
 }
 
-func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	statuses, err := c.r.Status(ctx)
@@ -70,8 +86,17 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(c.events, err)
 		return
 	}
+	rebuilding := map[string]*RebuildStatus{}
 	for _, s := range statuses {
 		ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(s.LagEvents), s.Name)
 		ch <- prometheus.MustNewConstMetric(c.seconds, prometheus.GaugeValue, s.LagSeconds, s.Name)
+		ch <- prometheus.MustNewConstMetric(c.parked, prometheus.GaugeValue, float64(s.Parked), s.Name)
+		if s.Rebuild != nil {
+			rebuilding[s.Schema] = s.Rebuild
+		}
+	}
+	for schema, rb := range rebuilding {
+		ch <- prometheus.MustNewConstMetric(c.rebuildProgress, prometheus.GaugeValue, rb.Fraction, schema)
+		ch <- prometheus.MustNewConstMetric(c.rebuildEvents, prometheus.GaugeValue, float64(rb.Events), schema)
 	}
 }

@@ -4,14 +4,22 @@ import (
 	"context"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"github.com/annals-dev/annals/eventstore"
 )
 
 // projection is a registered projector and where it stands in this process.
 type projection struct {
 	Projector
+	// target is the read-model schema the projector writes ("" when it
+	// qualifies its tables itself).
+	target string
 
 	mu sync.Mutex
+	// rebuilding is set while Run rebuilds the projector's schema for a new
+	// version before running it.
+	rebuilding bool
 	// loaded is set once Run has read the stored checkpoint into pos.
 	loaded bool
 	// pos is the last event processed (applied or skipped).
@@ -25,8 +33,12 @@ type projection struct {
 	streamedUntil eventstore.Position
 	// changed is closed and replaced whenever pos moves, waking waiters.
 	changed chan struct{}
-	// failure is the last apply error, cleared by the next success.
-	failure error
+	// failure is the last apply error, cleared by the next success;
+	// failing is the event it is about and attempts how often in a row it
+	// failed.
+	failure  error
+	failing  uuid.UUID
+	attempts int
 }
 
 func newProjection(p Projector) *projection {
@@ -36,6 +48,7 @@ func newProjection(p Projector) *projection {
 // positions is a snapshot of a projection's progress.
 type positions struct {
 	loaded        bool
+	rebuilding    bool
 	pos           eventstore.Position
 	persisted     eventstore.Position
 	streamedUntil eventstore.Position
@@ -45,7 +58,8 @@ type positions struct {
 func (p *projection) snapshot() positions {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return positions{loaded: p.loaded, pos: p.pos, persisted: p.persisted, streamedUntil: p.streamedUntil, failure: p.failure}
+	return positions{loaded: p.loaded, rebuilding: p.rebuilding, pos: p.pos, persisted: p.persisted,
+		streamedUntil: p.streamedUntil, failure: p.failure}
 }
 
 // start sets the position read from the stored checkpoint, and where the
@@ -53,7 +67,9 @@ func (p *projection) snapshot() positions {
 func (p *projection) start(stored, streamedUntil eventstore.Position) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.loaded, p.pos, p.persisted, p.streamedUntil, p.failure = true, stored, stored, streamedUntil, nil
+	p.loaded, p.pos, p.persisted, p.streamedUntil = true, stored, stored, streamedUntil
+	p.rebuilding = false
+	p.clearFailureLocked()
 	p.notifyLocked()
 }
 
@@ -68,7 +84,7 @@ func (p *projection) advance(pos eventstore.Position, stored bool) {
 	if stored && p.persisted.Less(pos) {
 		p.persisted = pos
 	}
-	p.failure = nil
+	p.clearFailureLocked()
 	p.notifyLocked()
 }
 
@@ -90,7 +106,18 @@ func (p *projection) watermark(pos eventstore.Position) {
 func (p *projection) recovered() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.failure = nil
+	p.clearFailureLocked()
+}
+
+func (p *projection) clearFailureLocked() {
+	p.failure, p.failing, p.attempts = nil, uuid.Nil, 0
+}
+
+// setRebuilding marks the projection as waiting for its schema's rebuild.
+func (p *projection) setRebuilding() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rebuilding = true
 }
 
 // stored records that a flush wrote the checkpoint at pos.
@@ -102,10 +129,18 @@ func (p *projection) stored(pos eventstore.Position) {
 	}
 }
 
-func (p *projection) fail(err error) {
+// fail records a failed attempt at an event (uuid.Nil when the message
+// could not even be decoded) and returns how many attempts in a row failed
+// on it.
+func (p *projection) fail(event uuid.UUID, err error) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.failing != event {
+		p.failing, p.attempts = event, 0
+	}
 	p.failure = err
+	p.attempts++
+	return p.attempts
 }
 
 func (p *projection) notifyLocked() {

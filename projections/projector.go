@@ -5,6 +5,11 @@
 // itself, in global order, or a Feed (Kafka) that workers in several
 // processes share; processes that only write follow the projectors' progress
 // in the database (Config.Remote).
+//
+// The projectors of one read-model schema are rebuilt together, blue-green,
+// from the start of the log (Rebuild): at start when their versions
+// changed, or on demand. An event a projector keeps failing on is parked,
+// and the projector goes on (Retry applies it again).
 package projections
 
 import (
@@ -31,7 +36,9 @@ type Projector interface {
 	// under it.
 	Name() string
 	// Version changes when the projector's output changes; a new version is
-	// rebuilt from the start of the log.
+	// rebuilt from the start of the log: blue-green into a shadow schema
+	// for projectors of a read-model schema (see InSchema and
+	// Runtime.Rebuild), over the same tables for the others.
 	Version() int
 	// Realm restricts the projector to one realm's streams ("" = all).
 	Realm() string

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -67,6 +69,22 @@ type Config struct {
 	StopTimeout time.Duration
 	// LagScanLimit caps how many events Status reads to count a lag.
 	LagScanLimit int
+
+	// ParkAfter is how many attempts in a row at one event fail before the
+	// projector parks it and goes on. Failures that are the database's
+	// (lost connection, lock or serialization trouble) never park.
+	ParkAfter int
+	// RebuildBatch is how many events a rebuild reads and applies per
+	// transaction.
+	RebuildBatch int
+	// CopyRows is the fewest new rows in a row that a rebuild copies with
+	// COPY rather than inserting them one statement each.
+	CopyRows int
+	// SwapLockTimeout bounds each lock the swap of a rebuilt schema waits
+	// for (the live checkpoints, the live tables, which readers hold); a
+	// swap that times out catches up again and retries, and readers are
+	// never the ones to give way.
+	SwapLockTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -79,6 +97,10 @@ const (
 	DefaultFlushInterval   = time.Second
 	DefaultStopTimeout     = 30 * time.Second
 	DefaultLagScanLimit    = 10000
+	DefaultParkAfter       = 5
+	DefaultRebuildBatch    = 2000
+	DefaultCopyRows        = 32
+	DefaultSwapLockTimeout = 2 * time.Second
 )
 
 func (c *Config) setDefaults() {
@@ -96,6 +118,10 @@ func (c *Config) setDefaults() {
 	setDefault(&c.FlushInterval, DefaultFlushInterval)
 	setDefault(&c.StopTimeout, DefaultStopTimeout)
 	setDefault(&c.LagScanLimit, DefaultLagScanLimit)
+	setDefault(&c.ParkAfter, DefaultParkAfter)
+	setDefault(&c.RebuildBatch, DefaultRebuildBatch)
+	setDefault(&c.CopyRows, DefaultCopyRows)
+	setDefault(&c.SwapLockTimeout, DefaultSwapLockTimeout)
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -127,6 +153,7 @@ func (c Config) Validate() error {
 		{"wait timeout", c.WaitTimeout}, {"poll interval", c.PollInterval},
 		{"retry backoff", c.RetryBackoff}, {"apply timeout", c.ApplyTimeout},
 		{"flush interval", c.FlushInterval}, {"stop timeout", c.StopTimeout},
+		{"swap lock timeout", c.SwapLockTimeout},
 	} {
 		if d.value < 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
@@ -135,8 +162,16 @@ func (c Config) Validate() error {
 	if c.MaxRetryBackoff < c.RetryBackoff {
 		errs = append(errs, errors.New("max retry backoff must be at least retry backoff"))
 	}
-	if c.LagScanLimit < 0 {
-		errs = append(errs, errors.New("lag scan limit must be positive"))
+	for _, n := range []struct {
+		name  string
+		value int
+	}{
+		{"lag scan limit", c.LagScanLimit}, {"park after", c.ParkAfter},
+		{"rebuild batch", c.RebuildBatch}, {"copy rows", c.CopyRows},
+	} {
+		if n.value < 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", n.name))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("projections config: %w", err)
@@ -153,8 +188,10 @@ type Runtime struct {
 	mu          sync.Mutex
 	projections []*projection
 	byName      map[string]*projection
-	started     bool
-	running     bool
+	// units are the read-model schemas, by name.
+	units   map[string]*unit
+	started bool
+	running bool
 }
 
 var _ Waiter = (*Runtime)(nil)
@@ -165,7 +202,7 @@ func New(cfg Config) (*Runtime, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runtime{cfg: cfg, byName: map[string]*projection{}}
+	r := &Runtime{cfg: cfg, byName: map[string]*projection{}, units: map[string]*unit{}}
 	m, err := newMetrics(r, cfg.Metrics)
 	if err != nil {
 		return nil, err
@@ -187,6 +224,9 @@ func (r *Runtime) Register(projectors ...Projector) error {
 			return fmt.Errorf("projections: projector %q registered twice", p.Name())
 		}
 		pr := newProjection(p)
+		if err := r.addToUnit(pr); err != nil {
+			return err
+		}
 		r.projections = append(r.projections, pr)
 		r.byName[p.Name()] = pr
 	}
@@ -204,6 +244,10 @@ func (r *Runtime) Migrate(ctx context.Context) error {
 // Run feeds every projector until ctx is cancelled, then waits for the
 // events being applied (up to StopTimeout) and stores the progress made. It
 // runs once per Runtime, and not at all when the runtime is Remote.
+//
+// A schema whose projectors changed version since its live tables were
+// built is first rebuilt blue-green (see Rebuild), in the background: its
+// projectors start once it has been swapped in, while the others run.
 func (r *Runtime) Run(ctx context.Context) error {
 	if r.cfg.Remote {
 		return errors.New("projections: a remote runtime does not run projectors")
@@ -213,7 +257,12 @@ func (r *Runtime) Run(ctx context.Context) error {
 		return err
 	}
 	defer r.setRunning(false)
-	if err := r.load(ctx, projections); err != nil {
+	stale, err := r.staleUnits(ctx)
+	if err != nil {
+		return err
+	}
+	live := r.startRebuilding(projections, stale)
+	if err := r.load(ctx, live); err != nil {
 		return err
 	}
 	// Watermill's lifecycle messages are routine; its errors stay errors.
@@ -223,10 +272,15 @@ func (r *Runtime) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("projections: router: %w", err)
 	}
-	closeSubscribers, err := r.route(router, projections)
-	defer closeSubscribers()
+	routes, err := r.newRouting(router)
 	if err != nil {
 		return err
+	}
+	defer routes.close()
+	for _, p := range live {
+		if err := routes.add(p); err != nil {
+			return err
+		}
 	}
 	// A router without handlers would not notice ctx ending, and one with
 	// handlers closes itself once they all stop; closing on ctx covers both.
@@ -243,6 +297,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		defer close(persisted)
 		r.persistEvery(persistCtx, projections)
 	}()
+	rebuilt := r.rebuildInBackground(ctx, router, routes, stale)
 	r.setRunning(true)
 	var runErr error
 	if len(projections) == 0 {
@@ -253,7 +308,10 @@ func (r *Runtime) Run(ctx context.Context) error {
 	stopPersisting()
 	<-persisted
 	if runErr != nil {
-		return fmt.Errorf("projections: router: %w", runErr)
+		runErr = fmt.Errorf("projections: router: %w", runErr)
+	}
+	if err := errors.Join(runErr, rebuilt()); err != nil {
+		return err
 	}
 	// The last write must outlive ctx, which is cancelled by now.
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.StopTimeout)
@@ -261,28 +319,21 @@ func (r *Runtime) Run(ctx context.Context) error {
 	return r.persist(final, projections)
 }
 
-// route adds a handler per projector to router, reading the event log or
-// the Feed. The returned function closes the subscribers made.
-func (r *Runtime) route(router *message.Router, projections []*projection) (closeAll func(), err error) {
-	var subscribers []message.Subscriber
-	closeAll = func() {
-		for _, s := range subscribers {
-			if err := s.Close(); err != nil {
-				r.cfg.Logger.Warn("projections: close subscriber", "error", err)
-			}
-		}
-	}
+// routing adds projectors to a running router: each reads the Feed, or the
+// one subscriber of the event log they share.
+type routing struct {
+	r      *Runtime
+	router *message.Router
+	log    *logsubscriber.Subscriber // nil with a Feed
+
+	mu          sync.Mutex
+	subscribers []message.Subscriber
+}
+
+func (r *Runtime) newRouting(router *message.Router) (*routing, error) {
+	rt := &routing{r: r, router: router}
 	if r.cfg.Feed != nil {
-		o := streamOrder{feed: r.cfg.Feed}
-		for _, p := range projections {
-			sub, topic, err := r.cfg.Feed.Subscriber(p)
-			if err != nil {
-				return closeAll, fmt.Errorf("projections: feed %s: %w", p.Name(), err)
-			}
-			subscribers = append(subscribers, sub)
-			router.AddConsumerHandler(p.Name(), topic, sub, r.handler(p, o))
-		}
-		return closeAll, nil
+		return rt, nil
 	}
 	subscriber, err := logsubscriber.New(logsubscriber.Config{
 		Store:       r.cfg.Store,
@@ -292,13 +343,39 @@ func (r *Runtime) route(router *message.Router, projections []*projection) (clos
 		MaxBackoff:  r.cfg.MaxRetryBackoff,
 	})
 	if err != nil {
-		return closeAll, fmt.Errorf("projections: %w", err)
+		return nil, fmt.Errorf("projections: %w", err)
 	}
-	subscribers = append(subscribers, subscriber)
-	for _, p := range projections {
-		router.AddConsumerHandler(p.Name(), p.Name(), subscriber, r.handler(p, logOrder{}))
+	rt.log = subscriber
+	rt.subscribers = append(rt.subscribers, subscriber)
+	return rt, nil
+}
+
+// add gives p a handler; a router already running also needs RunHandlers.
+func (rt *routing) add(p *projection) error {
+	if rt.log != nil {
+		rt.router.AddConsumerHandler(p.Name(), p.Name(), rt.log, rt.r.handler(p, logOrder{}))
+		return nil
 	}
-	return closeAll, nil
+	sub, topic, err := rt.r.cfg.Feed.Subscriber(p)
+	if err != nil {
+		return fmt.Errorf("projections: feed %s: %w", p.Name(), err)
+	}
+	rt.mu.Lock()
+	rt.subscribers = append(rt.subscribers, sub)
+	rt.mu.Unlock()
+	rt.router.AddConsumerHandler(p.Name(), topic, sub, rt.r.handler(p, streamOrder{feed: rt.r.cfg.Feed}))
+	return nil
+}
+
+// close closes the subscribers made.
+func (rt *routing) close() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, s := range rt.subscribers {
+		if err := s.Close(); err != nil {
+			rt.r.cfg.Logger.Warn("projections: close subscriber", "error", err)
+		}
+	}
 }
 
 // begin marks the runtime started and returns the projections to run.
@@ -372,12 +449,14 @@ func (r *Runtime) checkpoint(_ context.Context, name string) (eventstore.Positio
 }
 
 // handler processes one event for one projector. Returning an error nacks
-// the message, and the subscriber redelivers it after a backoff.
+// the message, and the subscriber redelivers it after a backoff; an event
+// that fails ParkAfter times in a row is parked instead.
 func (r *Runtime) handler(p *projection, o order) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		rec, err := o.decode(msg)
 		if err != nil {
-			return r.failed(p, err)
+			_, err := r.failed(p, uuid.Nil, err)
+			return err
 		}
 		if !wants(p, rec) {
 			o.processed(p, rec, false)
@@ -387,7 +466,15 @@ func (r *Runtime) handler(p *projection, o order) message.NoPublishHandlerFunc {
 		defer cancel()
 		applied, err := r.apply(ctx, p, o, rec)
 		if err != nil {
-			return r.failed(p, err)
+			attempts, failure := r.failed(p, rec.ID, err)
+			if attempts < r.cfg.ParkAfter || systemic(err) {
+				return failure
+			}
+			if err := r.park(ctx, p, o, rec, err, attempts); err != nil {
+				r.cfg.Logger.Error("projections: park event", "projector", p.Name(), "event_id", rec.ID, "error", err)
+				return failure
+			}
+			return nil
 		}
 		o.processed(p, rec, applied)
 		if applied {
@@ -399,10 +486,12 @@ func (r *Runtime) handler(p *projection, o order) message.NoPublishHandlerFunc {
 	}
 }
 
-func (r *Runtime) failed(p *projection, err error) error {
-	p.fail(err)
+// failed records a failed attempt at an event and returns how many in a
+// row failed on it, with the error to nack it with.
+func (r *Runtime) failed(p *projection, event uuid.UUID, err error) (int, error) {
+	attempts := p.fail(event, err)
 	r.metrics.failures.WithLabelValues(p.Name()).Inc()
-	return fmt.Errorf("projector %s: %w", p.Name(), err)
+	return attempts, fmt.Errorf("projector %s: %w", p.Name(), err)
 }
 
 // wants reports whether a projector handles an event; the others only move
@@ -414,22 +503,40 @@ func wants(p Projector, rec eventstore.RecordedEvent) bool {
 	return p.Handles(rec.Type)
 }
 
+// decode turns a recorded event into what projectors receive.
+func (r *Runtime) decode(rec eventstore.RecordedEvent) (Event, error) {
+	return r.decodeFor(rec, true)
+}
+
+// decodeFor decodes the event's metadata only when withMeta is set: it
+// costs as much as the payload, and projectors that only see payloads
+// (Defined ones) need none.
+func (r *Runtime) decodeFor(rec eventstore.RecordedEvent, withMeta bool) (Event, error) {
+	payload, err := r.cfg.Registry.Decode(rec.Type, rec.Data)
+	if err != nil {
+		return Event{}, fmt.Errorf("event %s at %s: %w", rec.ID, rec.Position, err)
+	}
+	e := Event{RecordedEvent: rec, Payload: payload}
+	if withMeta {
+		if e.Meta, err = eventstore.DecodeMetadata(rec.Metadata); err != nil {
+			return Event{}, fmt.Errorf("event %s at %s: %w", rec.ID, rec.Position, err)
+		}
+	}
+	return e, nil
+}
+
 // apply writes one event, and the record that it is applied, in one
 // transaction. It reports false when the record shows the event applied
 // before (by this process before a restart, or by another one), leaving
 // everything untouched.
 func (r *Runtime) apply(ctx context.Context, p *projection, o order, rec eventstore.RecordedEvent) (applied bool, err error) {
-	payload, err := r.cfg.Registry.Decode(rec.Type, rec.Data)
+	e, err := r.decode(rec)
 	if err != nil {
-		return false, fmt.Errorf("event %s at %s: %w", rec.ID, rec.Position, err)
+		return false, err
 	}
-	meta, err := eventstore.DecodeMetadata(rec.Metadata)
+	tx, err := beginIn(ctx, r.cfg.Pool, p.target)
 	if err != nil {
-		return false, fmt.Errorf("event %s at %s: %w", rec.ID, rec.Position, err)
-	}
-	tx, err := r.cfg.Pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("begin: %w", err)
+		return false, err
 	}
 	defer func() {
 		if !applied {
@@ -442,7 +549,7 @@ func (r *Runtime) apply(ctx context.Context, p *projection, o order, rec eventst
 	if err != nil || !admitted {
 		return false, err
 	}
-	if err := p.Apply(ctx, tx, Event{RecordedEvent: rec, Payload: payload, Meta: meta}); err != nil {
+	if err := p.Apply(ctx, tx, e); err != nil {
 		return false, fmt.Errorf("apply %s %s at %s: %w", rec.Type, rec.ID, rec.Position, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -470,6 +577,8 @@ func (r *Runtime) persistEvery(ctx context.Context, projections []*projection) {
 // persist stores the progress the checkpoints do not show yet: skipped
 // events when reading the log, the watermark when reading a Feed.
 func (r *Runtime) persist(ctx context.Context, projections []*projection) error {
+	// Those waiting for their schema's rebuild have nothing to store yet.
+	projections = slices.DeleteFunc(slices.Clone(projections), func(p *projection) bool { return !p.snapshot().loaded })
 	if r.cfg.Feed != nil {
 		return r.advanceWatermarks(ctx, projections)
 	}

@@ -382,6 +382,7 @@ func TestWaitForTimesOut(t *testing.T) {
 	p.failures.Store(1 << 30) // never succeeds
 	cfg := f.config()
 	cfg.WaitTimeout = 50 * time.Millisecond
+	cfg.ParkAfter = 1 << 30 // parking would move it past the event
 	rt := f.runtime(t, cfg, p)
 	start(t, rt)
 

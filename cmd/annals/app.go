@@ -27,6 +27,8 @@ import (
 	"github.com/annals-dev/annals/eventstore/esdb"
 	pgstore "github.com/annals-dev/annals/eventstore/postgres"
 	"github.com/annals-dev/annals/projections"
+	auditprojection "github.com/annals-dev/annals/projections/audit"
+	auditreadmodel "github.com/annals-dev/annals/readmodels/audit"
 )
 
 // app is what the commands share: configuration, the database, the event
@@ -92,7 +94,7 @@ func open(ctx context.Context, cfg config.Config, opts options, stderr io.Writer
 		return nil, err
 	}
 	for _, d := range a.dialects {
-		if err := a.runtime.Register(d.Projectors()...); err != nil {
+		if err := a.runtime.Register(append(d.Projectors(), auditprojection.Projector(d.Name()))...); err != nil {
 			return nil, fmt.Errorf("dialect %s: %w", d.Name(), err)
 		}
 	}
@@ -218,8 +220,14 @@ func (a *app) buildDialects(registry *kernel.Registry, build builder, only strin
 	if err != nil {
 		return nil, err
 	}
+	executor := commands.NewExecutor(a.store, registry)
+	metrics, err := newCommandMetrics(a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	executor.Observe = metrics.observe
 	base := kit.Deps{
-		Executor:  commands.NewExecutor(a.store, registry),
+		Executor:  executor,
 		Pool:      a.pool,
 		Waiter:    a.runtime,
 		Tokens:    tokens,
@@ -251,7 +259,8 @@ func (a *app) buildDialects(registry *kernel.Registry, build builder, only strin
 }
 
 // migrate brings every schema up to date: the event store's, the
-// checkpoints', the Kafka relay's and each dialect's read models.
+// checkpoints', the Kafka relay's, the action log's and each dialect's read
+// models.
 func (a *app) migrate(ctx context.Context) error {
 	if m, ok := a.store.(interface{ Migrate(context.Context) error }); ok {
 		if err := m.Migrate(ctx); err != nil {
@@ -262,6 +271,9 @@ func (a *app) migrate(ctx context.Context) error {
 		return err
 	}
 	if err := relay.Migrate(ctx, a.pool); err != nil {
+		return err
+	}
+	if err := auditreadmodel.Migrate(ctx, a.pool); err != nil {
 		return err
 	}
 	for _, d := range a.dialects {

@@ -1,5 +1,6 @@
 // Command annals runs the Annals backend: serve the dialects, migrate the
-// schemas, or find and start a PostgreSQL for development.
+// schemas, operate the projections, inspect the event log, or find and
+// start a PostgreSQL for development.
 package main
 
 import (
@@ -23,6 +24,20 @@ commands:
                           or several, comma separated, to split Annals over
                           processes
   migrate                 bring every schema up to date, then exit
+  projections list        every projector: version, schema, state, checkpoint,
+                          head of the log, lag, parked events, rebuild
+  projections status [--json] [NAME...]
+                          the same for the named projectors or schemas
+  projections rebuild [--wait] NAME... | --all
+                          rebuild read-model schemas (or the schemas of the
+                          named projectors) blue-green: from the start of the
+                          log into a shadow schema, then swapped in; resumes
+                          an interrupted rebuild
+  projections retry NAME  apply again the events a projector (or a schema's
+                          projectors) parked after failing on them
+  events tail [--stream S] [--type T] [--from POS|start] [-n N]
+                          print the log's events as JSON lines, following it
+  events show STREAM      print a stream's events as JSON lines
   devdb up                print the URL of a usable PostgreSQL, starting a
                           private throwaway cluster if none answers
   devdb down              stop and remove the cluster "devdb up" started
@@ -69,6 +84,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return migrate(ctx, rest, stderr)
 	case "devdb":
 		return devdb(ctx, rest, stdout, stderr)
+	case "projections":
+		return projectionsCommand(ctx, rest, stdout, stderr)
+	case "events":
+		return eventsCommand(ctx, rest, stdout, stderr)
 	case "bench":
 		err := bench.Command(ctx, rest, stdout, stderr)
 		if errors.Is(err, bench.ErrUsage) {

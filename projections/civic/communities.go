@@ -1,63 +1,66 @@
 package civic
 
 import (
-	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/annals-dev/annals/domain/community"
-	"github.com/annals-dev/annals/domain/identity"
 	"github.com/annals-dev/annals/projections"
 )
 
-// Communities projects communities, their members and join requests.
+var (
+	communities  = projections.Into("communities", "id", "name", "logo", "created_at", "updated_at")
+	members      = projections.Into("community_members", "community_id", "user_id", "added_at")
+	joinRequests = projections.Into("join_requests", "id", "community_id", "user_id", "message", "status", "created_at")
+)
+
+// Communities projects communities, their members and join requests. The
+// members and requests of a deleted community or user stay, as they do in
+// the community's stream, so that restoring it brings them back; queries
+// show only those of communities and users that exist.
 func Communities() projections.Projector {
-	return newProjector("civic.communities", 1,
-		on(func(ctx context.Context, tx pgx.Tx, e community.Created) error {
-			return exec(ctx, tx, sql(`
-INSERT INTO civic.communities (id, name, logo, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
-				e.CommunityID, e.Name, e.Logo, e.At))
+	return define("civic.communities", 1,
+		projections.On(func(e community.Created) []projections.Write {
+			return writes(communities.Row(e.CommunityID, e.Name, e.Logo, e.At, e.At))
 		}),
-		on(func(ctx context.Context, tx pgx.Tx, e community.Updated) error {
-			return exec(ctx, tx, sql(`
-UPDATE civic.communities SET name = coalesce($2, name), logo = coalesce($3, logo), updated_at = $4 WHERE id = $1`,
+		projections.On(func(e community.Updated) []projections.Write {
+			return writes(projections.Exec(`
+UPDATE communities SET name = coalesce($2, name), logo = coalesce($3, logo), updated_at = $4 WHERE id = $1`,
 				e.CommunityID, e.Changes.Name, e.Changes.Logo, e.At))
 		}),
-		on(func(ctx context.Context, tx pgx.Tx, e community.Deleted) error {
-			return exec(ctx, tx,
-				sql(`DELETE FROM civic.communities WHERE id = $1`, e.CommunityID),
-				sql(`DELETE FROM civic.community_members WHERE community_id = $1`, e.CommunityID),
-				sql(`DELETE FROM civic.join_requests WHERE community_id = $1`, e.CommunityID))
+		projections.On(func(e community.Deleted) []projections.Write {
+			return writes(projections.Exec(`DELETE FROM communities WHERE id = $1`, e.CommunityID))
 		}),
-		on(func(ctx context.Context, tx pgx.Tx, e community.MemberAdded) error {
-			return exec(ctx, tx, addMember(e.CommunityID, e.UserID, e.At))
+		projections.On(func(e community.Restored) []projections.Write {
+			return writes(communities.Row(e.CommunityID, e.Name, e.Logo, e.CreatedAt, e.At))
 		}),
-		on(func(ctx context.Context, tx pgx.Tx, e community.JoinRequested) error {
-			return exec(ctx, tx, sql(`
-INSERT INTO civic.join_requests (id, community_id, user_id, message, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-				e.RequestID, e.CommunityID, e.UserID, e.Message, community.Pending, e.At))
+		projections.On(func(e community.MemberRemoved) []projections.Write {
+			return writes(projections.Exec(`DELETE FROM community_members WHERE community_id = $1 AND user_id = $2`, e.CommunityID, e.UserID))
 		}),
-		on(func(ctx context.Context, tx pgx.Tx, e community.JoinApproved) error {
-			return exec(ctx, tx, decideRequest(e.RequestID, community.Approved, e.At), addMember(e.CommunityID, e.UserID, e.At))
+		projections.On(func(e community.JoinWithdrawn) []projections.Write {
+			return writes(projections.Exec(`DELETE FROM join_requests WHERE id = $1`, e.RequestID))
 		}),
-		on(func(ctx context.Context, tx pgx.Tx, e community.JoinRejected) error {
-			return exec(ctx, tx, decideRequest(e.RequestID, community.Rejected, e.At))
+		projections.On(func(e community.JoinReopened) []projections.Write {
+			return writes(projections.Exec(`UPDATE join_requests SET status = $2, decided_at = NULL WHERE id = $1`, e.RequestID, community.Pending))
 		}),
-		on(func(ctx context.Context, tx pgx.Tx, e identity.UserDeleted) error {
-			return exec(ctx, tx,
-				sql(`DELETE FROM civic.community_members WHERE user_id = $1`, e.UserID),
-				sql(`DELETE FROM civic.join_requests WHERE user_id = $1`, e.UserID))
+		projections.On(func(e community.MemberAdded) []projections.Write {
+			return writes(addMember(e.CommunityID, e.UserID, e.At))
+		}),
+		projections.On(func(e community.JoinRequested) []projections.Write {
+			return writes(joinRequests.Row(e.RequestID, e.CommunityID, e.UserID, e.Message, community.Pending, e.At))
+		}),
+		projections.On(func(e community.JoinApproved) []projections.Write {
+			return writes(decideRequest(e.RequestID, community.Approved, e.At), addMember(e.CommunityID, e.UserID, e.At))
+		}),
+		projections.On(func(e community.JoinRejected) []projections.Write {
+			return writes(decideRequest(e.RequestID, community.Rejected, e.At))
 		}),
 	)
 }
 
-func addMember(communityID, userID string, at time.Time) stmt {
-	return sql(`
-INSERT INTO civic.community_members (community_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		communityID, userID, at)
+func addMember(communityID, userID string, at time.Time) projections.Write {
+	return members.Row(communityID, userID, at)
 }
 
-func decideRequest(requestID, status string, at time.Time) stmt {
-	return sql(`UPDATE civic.join_requests SET status = $2, decided_at = $3 WHERE id = $1`, requestID, status, at)
+func decideRequest(requestID, status string, at time.Time) projections.Write {
+	return projections.Exec(`UPDATE join_requests SET status = $2, decided_at = $3 WHERE id = $1`, requestID, status, at)
 }

@@ -1,14 +1,12 @@
 // Package sartiq projects the sartiq realm's user and organization events
-// into the `sartiq` read-model schema.
+// into the `sartiq` read-model schema. Each projector says what an event
+// writes, naming tables unqualified: the runtime writes them into the live
+// schema, or into the shadow a rebuild fills.
 package sartiq
 
 import (
-	"context"
-	"fmt"
+	"github.com/google/uuid"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/annals-dev/annals/domain/kernel"
 	"github.com/annals-dev/annals/projections"
 	readmodel "github.com/annals-dev/annals/readmodels/sartiq"
 )
@@ -18,63 +16,22 @@ func Projectors() []projections.Projector {
 	return []projections.Projector{Users(), Organizations()}
 }
 
-// projector routes each event type it handles to one statement runner. The
-// runtime applies an event at most once (its checkpoint guard); the
-// statements are written to be harmless if one were applied again anyway.
-type projector struct {
-	name    string
-	version int
-	routes  map[string]apply
+// define makes a sartiq projector. The runtime applies an event at most
+// once (its checkpoint guard); the writes are harmless if one were applied
+// again anyway.
+func define(name string, version int, routes ...projections.Route) *projections.Defined {
+	return projections.Define(projections.Definition{
+		Name: name, Version: version, Realm: readmodel.Realm, Schema: readmodel.Schema,
+	}, routes...)
 }
 
-var _ projections.Projector = (*projector)(nil)
-
-// apply writes one decoded event's effect.
-type apply func(ctx context.Context, tx pgx.Tx, e projections.Event) error
-
-// route binds one event type to what it does to the tables.
-type route struct {
-	eventType string
-	apply     apply
-}
-
-// on routes events of type E to f.
-func on[E kernel.Event](f func(ctx context.Context, tx pgx.Tx, e E) error) route {
-	var zero E
-	return route{eventType: zero.EventType(), apply: func(ctx context.Context, tx pgx.Tx, e projections.Event) error {
-		payload, ok := e.Payload.(E)
-		if !ok {
-			return fmt.Errorf("%s carries %T, want %T", e.Type, e.Payload, zero)
-		}
-		return f(ctx, tx, payload)
-	}}
-}
-
-func newProjector(name string, version int, routes ...route) *projector {
-	p := &projector{name: name, version: version, routes: map[string]apply{}}
-	for _, r := range routes {
-		p.routes[r.eventType] = r.apply
+// uuidOf passes an id to a uuid column as its 16 bytes, which a rebuild's
+// COPY sends as they are (a string, or a uuid.UUID, which pgx takes as a
+// driver.Valuer, are first tried as binary and then parsed by the driver);
+// an id that does not parse goes as given, for the database to refuse.
+func uuidOf(id string) any {
+	if u, err := uuid.Parse(id); err == nil {
+		return [16]byte(u)
 	}
-	return p
-}
-
-func (p *projector) Name() string                  { return p.name }
-func (p *projector) Version() int                  { return p.version }
-func (p *projector) Realm() string                 { return readmodel.Realm }
-func (p *projector) Handles(eventType string) bool { _, ok := p.routes[eventType]; return ok }
-
-func (p *projector) Apply(ctx context.Context, tx pgx.Tx, e projections.Event) error {
-	apply, ok := p.routes[e.Type]
-	if !ok {
-		return fmt.Errorf("%s does not handle %s", p.name, e.Type)
-	}
-	return apply(ctx, tx, e)
-}
-
-// exec runs one statement, naming it in the error.
-func exec(ctx context.Context, tx pgx.Tx, what, sql string, args ...any) error {
-	if _, err := tx.Exec(ctx, sql, args...); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
+	return id
 }

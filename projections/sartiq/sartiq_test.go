@@ -70,7 +70,8 @@ func project(t *testing.T, events ...kernel.Event) {
 				if !p.Handles(e.EventType()) {
 					continue
 				}
-				err := pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+				// As the runtime does: the projectors name tables unqualified.
+				err := pgx.BeginTxFunc(t.Context(), pool, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL search_path TO sartiq"}, func(tx pgx.Tx) error {
 					return p.Apply(t.Context(), tx, projections.Event{
 						RecordedEvent: eventstore.RecordedEvent{Type: e.EventType()}, Payload: e,
 					})

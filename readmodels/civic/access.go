@@ -101,7 +101,8 @@ WHERE ur.role_id = $1 ORDER BY ur.seq`, roleID)
 
 const moduleColumns = `
 m.id, m.name,
-array(SELECT mr.role_id FROM civic.module_roles mr WHERE mr.module_id = m.id ORDER BY mr.seq),
+array(SELECT mr.role_id FROM civic.module_roles mr JOIN civic.roles r ON r.id = mr.role_id
+    WHERE mr.module_id = m.id ORDER BY mr.seq),
 m.created_at, m.updated_at`
 
 // Module returns one module.
@@ -113,7 +114,8 @@ func (q *Queries) Module(ctx context.Context, id string) (Module, error) {
 // $2 (role id or "").
 const moduleWhere = `
 WHERE ($1 = '' OR m.name ILIKE $1)
-  AND ($2 = '' OR EXISTS (SELECT 1 FROM civic.module_roles mr WHERE mr.module_id = m.id AND mr.role_id = $2))`
+  AND ($2 = '' OR EXISTS (SELECT 1 FROM civic.module_roles mr JOIN civic.roles r ON r.id = mr.role_id
+      WHERE mr.module_id = m.id AND mr.role_id = $2))`
 
 // Modules returns a page of the modules a filter selects, oldest first.
 func (q *Queries) Modules(ctx context.Context, f ModuleFilter) (ModulePage, error) {

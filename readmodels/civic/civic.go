@@ -8,14 +8,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/annals-dev/annals/adapters/postgres"
+	"github.com/annals-dev/annals/readmodels/schema"
 )
 
 // Realm is the realm of the civic dialect's events and read models.
@@ -24,16 +23,12 @@ const Realm = "civic"
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// versionTable keeps this schema's migration versions apart from others'.
-const versionTable = "annals_civic_version"
+// Schema is the civic schema: its tables are built and rebuilt as one.
+var Schema = schema.Schema{Name: "civic", Migrations: schema.Dir(migrationFiles, "migrations")}
 
 // Migrate brings the civic schema up to date.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("civic migrations: %w", err)
-	}
-	if err := postgres.Migrate(ctx, pool, sub, versionTable); err != nil {
+	if err := Schema.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("civic read models: %w", err)
 	}
 	return nil

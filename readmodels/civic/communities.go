@@ -70,32 +70,38 @@ func (q *Queries) Members(ctx context.Context, communityID string) ([]Member, er
 		return nil, err
 	}
 	return all(ctx, q, scanMember, `
-SELECT community_id, user_id, added_at FROM civic.community_members
-WHERE community_id = $1 ORDER BY seq`, communityID)
+SELECT m.community_id, m.user_id, m.added_at FROM civic.community_members m JOIN civic.users u ON u.id = m.user_id
+WHERE m.community_id = $1 ORDER BY m.seq`, communityID)
 }
 
 // Member returns one membership.
 func (q *Queries) Member(ctx context.Context, communityID, userID string) (Member, error) {
 	return one(ctx, q, scanMember, community.ErrNotMember, `
-SELECT community_id, user_id, added_at FROM civic.community_members
-WHERE community_id = $1 AND user_id = $2`, communityID, userID)
+SELECT m.community_id, m.user_id, m.added_at FROM civic.community_members m
+JOIN civic.users u ON u.id = m.user_id JOIN civic.communities c ON c.id = m.community_id
+WHERE m.community_id = $1 AND m.user_id = $2`, communityID, userID)
 }
 
-const joinRequestColumns = `id, community_id, user_id, message, status, created_at, decided_at`
+// joinRequests are the requests of users and communities that exist: the
+// rows of deleted ones stay for a restore to bring back.
+const (
+	joinRequestColumns = `r.id, r.community_id, r.user_id, r.message, r.status, r.created_at, r.decided_at`
+	joinRequests       = `civic.join_requests r JOIN civic.users u ON u.id = r.user_id JOIN civic.communities c ON c.id = r.community_id`
+)
 
 // JoinRequests returns a community's join requests, oldest first.
 func (q *Queries) JoinRequests(ctx context.Context, communityID string) ([]JoinRequest, error) {
 	if err := q.communityExists(ctx, communityID); err != nil {
 		return nil, err
 	}
-	return all(ctx, q, scanJoinRequest, `SELECT `+joinRequestColumns+` FROM civic.join_requests
-WHERE community_id = $1 ORDER BY seq`, communityID)
+	return all(ctx, q, scanJoinRequest, `SELECT `+joinRequestColumns+` FROM `+joinRequests+`
+WHERE r.community_id = $1 ORDER BY r.seq`, communityID)
 }
 
 // JoinRequest returns one join request of a community.
 func (q *Queries) JoinRequest(ctx context.Context, communityID, requestID string) (JoinRequest, error) {
 	return one(ctx, q, scanJoinRequest, community.ErrRequestNotFound, `SELECT `+joinRequestColumns+`
-FROM civic.join_requests WHERE community_id = $1 AND id = $2`, communityID, requestID)
+FROM `+joinRequests+` WHERE r.community_id = $1 AND r.id = $2`, communityID, requestID)
 }
 
 func (q *Queries) communityExists(ctx context.Context, id string) error {

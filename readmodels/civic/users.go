@@ -40,7 +40,8 @@ type Account struct {
 
 const accountColumns = `
 u.id, u.name, u.email, u.active, u.created_at, u.updated_at,
-coalesce((SELECT string_agg(ur.role_id, ',' ORDER BY ur.seq) FROM civic.user_roles ur WHERE ur.user_id = u.id), ''),
+coalesce((SELECT string_agg(ur.role_id, ',' ORDER BY ur.seq)
+    FROM civic.user_roles ur JOIN civic.roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), ''),
 u.last_login, u.failed_login_attempts, u.locked_until`
 
 func scanAccount(row pgx.CollectableRow) (Account, error) {

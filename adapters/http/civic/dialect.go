@@ -12,8 +12,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/annals-dev/annals/adapters/http/auditapi"
 	"github.com/annals-dev/annals/adapters/http/fastapi"
 	"github.com/annals-dev/annals/adapters/http/kit"
+	"github.com/annals-dev/annals/adapters/http/projectionsapi"
 	cmdcommunity "github.com/annals-dev/annals/commands/community"
 	cmdidentity "github.com/annals-dev/annals/commands/identity"
 	cmdrole "github.com/annals-dev/annals/commands/role"
@@ -101,6 +103,8 @@ func (d *Dialect) Bootstrap(ctx context.Context) error {
 // user that concern one user check in the handler that it is the caller.
 func (d *Dialect) routes() http.Handler {
 	r := fastapi.NewRouter()
+	auditapi.Mount(r, d.Deps, d.auth, d.Fail)
+	projectionsapi.Mount(r, d.Deps, d.auth, d.Fail)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Post("/auth/signup", d.signup)
 		r.Post("/auth/login", d.login)

@@ -30,6 +30,8 @@ import (
 	"github.com/annals-dev/annals/eventstore/memory"
 	"github.com/annals-dev/annals/eventstore/postgres"
 	"github.com/annals-dev/annals/projections"
+	auditprojection "github.com/annals-dev/annals/projections/audit"
+	auditreadmodel "github.com/annals-dev/annals/readmodels/audit"
 )
 
 // StoreFactory opens the event store an environment writes to; the pool is
@@ -156,10 +158,13 @@ func Start[D kit.Dialect](ctx context.Context, name string, build func(kit.Deps)
 	}
 	env.Dialect = build(env.Deps)
 
-	if err := env.Runtime.Register(env.Dialect.Projectors()...); err != nil {
+	if err := env.Runtime.Register(append(env.Dialect.Projectors(), auditprojection.Projector(env.Dialect.Name()))...); err != nil {
 		return nil, err
 	}
 	if err := env.Runtime.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := auditreadmodel.Migrate(ctx, env.Pool); err != nil {
 		return nil, err
 	}
 	if err := env.Dialect.Migrate(ctx); err != nil {

@@ -11,8 +11,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/annals-dev/annals/adapters/http/auditapi"
 	"github.com/annals-dev/annals/adapters/http/fastapi"
 	"github.com/annals-dev/annals/adapters/http/kit"
+	"github.com/annals-dev/annals/adapters/http/projectionsapi"
 	cmdidentity "github.com/annals-dev/annals/commands/identity"
 	cmdorganization "github.com/annals-dev/annals/commands/organization"
 	"github.com/annals-dev/annals/domain/identity"
@@ -73,6 +75,8 @@ func (d *Dialect) Bootstrap(ctx context.Context) error {
 
 func (d *Dialect) routes() http.Handler {
 	r := fastapi.NewRouter()
+	auditapi.Mount(r, d.Deps, d.auth, d.Fail)
+	projectionsapi.Mount(r, d.Deps, d.auth, d.Fail)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.HandleFunc("/users", addSlash)
 		r.HandleFunc("/organizations", addSlash)

@@ -1,9 +1,10 @@
 -- +goose Up
-CREATE SCHEMA IF NOT EXISTS sartiq;
+-- Tables are named unqualified: the migration runs inside the live schema,
+-- or inside the shadow schema a rebuild fills.
 
 -- Rows are written only by the sartiq projectors. Deleted users and
 -- organizations are removed, so every list shows live rows only.
-CREATE TABLE sartiq.users (
+CREATE TABLE users (
     id               uuid        PRIMARY KEY,
     email            text        NOT NULL,
     full_name        text,
@@ -13,9 +14,9 @@ CREATE TABLE sartiq.users (
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL
 );
-CREATE INDEX users_listing ON sartiq.users (created_at, id);
+CREATE INDEX users_listing ON users (created_at, id);
 
-CREATE TABLE sartiq.organizations (
+CREATE TABLE organizations (
     id               uuid        PRIMARY KEY,
     name             text        NOT NULL,
     avatar_image_url text        NOT NULL,
@@ -25,18 +26,18 @@ CREATE TABLE sartiq.organizations (
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL
 );
-CREATE INDEX organizations_listing ON sartiq.organizations (created_at, id);
+CREATE INDEX organizations_listing ON organizations (created_at, id);
 
 -- Memberships go with their organization. user_id has no foreign key: users
 -- and organizations are projected independently, so a membership may name a
 -- user whose row is gone (deleted); queries join users to hide those.
-CREATE TABLE sartiq.organization_members (
-    organization_id uuid        NOT NULL REFERENCES sartiq.organizations (id) ON DELETE CASCADE,
+CREATE TABLE organization_members (
+    organization_id uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     user_id         uuid        NOT NULL,
     joined_at       timestamptz NOT NULL,
     PRIMARY KEY (organization_id, user_id)
 );
-CREATE INDEX organization_members_by_user ON sartiq.organization_members (user_id);
+CREATE INDEX organization_members_by_user ON organization_members (user_id);
 
 -- +goose Down
-DROP SCHEMA sartiq CASCADE;
+DROP TABLE organization_members, organizations, users;
