@@ -534,7 +534,10 @@ func (r *Runtime) apply(ctx context.Context, p *projection, o order, rec eventst
 	if err != nil {
 		return false, err
 	}
-	tx, err := beginIn(ctx, r.cfg.Pool, p.target)
+	// The rows and the checkpoint commit together and the events are durable
+	// in the log, so a crash that loses the last projector commits only
+	// means re-applying them: waiting for the WAL flush buys nothing.
+	tx, err := beginIn(ctx, r.cfg.Pool, p.target, "synchronous_commit = off")
 	if err != nil {
 		return false, err
 	}

@@ -63,11 +63,6 @@ type Config struct {
 	// and the ceiling alike. Default bcrypt's minimum, so that the sign-up
 	// figure measures the architecture rather than the hash.
 	BcryptCost int
-	// ProjectorAsyncCommit gives the projection runtime connections of its
-	// own that commit without waiting for the write-ahead log to be flushed
-	// (synchronous_commit off): a proposal measured, not how `annals serve`
-	// runs. Default off.
-	ProjectorAsyncCommit bool
 	// Logger receives the warnings of the parts under measurement. Default:
 	// warnings and errors to stderr.
 	Logger *slog.Logger
@@ -203,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (_ Report, err error) {
 		MaxIdleConnsPerHost: cfg.Clients, DisableCompression: true,
 	}}}
 	defer func() { err = errors.Join(err, s.close()) }()
-	if s.pool, err = db.openPool(ctx, cfg.PoolSize, nil); err != nil {
+	if s.pool, err = db.openPool(ctx, cfg.PoolSize); err != nil {
 		return Report{}, err
 	}
 	if err := createCeilingSchema(ctx, s.pool); err != nil {
@@ -217,10 +212,6 @@ func Run(ctx context.Context, cfg Config) (_ Report, err error) {
 		"machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s; PostgreSQL %s; %d rounds of %s per contender, pools of %d connections",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), version,
 		cfg.Rounds, cfg.Duration, cfg.PoolSize)}}
-	if cfg.ProjectorAsyncCommit {
-		report.Notes = append(report.Notes,
-			"projector transactions commit without waiting for the WAL flush (synchronous_commit off): a proposal, not how `annals serve` runs")
-	}
 	for _, g := range groups {
 		if len(cfg.Groups) > 0 && !slices.Contains(cfg.Groups, g.name) {
 			continue

@@ -89,8 +89,6 @@ func parseFlags(args []string, stderr io.Writer) (commandLine, error) {
 	flags.IntVar(&cfg.Organizations, "organizations", 0, "organizations the queries' caller is a member of (default 200)")
 	flags.IntVar(&cfg.PoolSize, "pool", 0, "connections in each PostgreSQL pool (default 24)")
 	flags.IntVar(&cfg.BcryptCost, "bcrypt-cost", 0, "password hashing cost of sign-ups (default 4, the minimum)")
-	flags.BoolVar(&cfg.ProjectorAsyncCommit, "projector-async-commit", false,
-		"projector transactions commit without waiting for the WAL flush (a proposal; not how serve runs)")
 	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return commandLine{}, err

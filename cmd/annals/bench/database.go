@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"maps"
 	"net/url"
 	"strings"
 
@@ -53,13 +52,12 @@ func onServer(ctx context.Context, serverURL, sql string) error {
 
 // openPool connects a pool of size connections, with settings for each
 // session: the figures and their ceilings each get one of the same size.
-func (d *database) openPool(ctx context.Context, size int, settings map[string]string) (*pgxpool.Pool, error) {
+func (d *database) openPool(ctx context.Context, size int) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(d.url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	cfg.MaxConns = int32(size)
-	maps.Copy(cfg.ConnConfig.RuntimeParams, settings)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)

@@ -48,7 +48,7 @@ const (
 // whole log once, and copies the rows once into an emptied table: each is
 // one operation of its size, whatever the time slice.
 func (s *session) rebuild(ctx context.Context) (Report, error) {
-	pool, err := s.db.openPool(ctx, s.cfg.PoolSize, nil)
+	pool, err := s.db.openPool(ctx, s.cfg.PoolSize)
 	if err != nil {
 		return Report{}, err
 	}

@@ -49,18 +49,11 @@ func startServed(ctx context.Context, cfg Config, db *database) (_ *served, err 
 			err = errors.Join(err, closers.close())
 		}
 	}()
-	pool, err := db.openPool(ctx, cfg.PoolSize, nil)
+	pool, err := db.openPool(ctx, cfg.PoolSize)
 	if err != nil {
 		return nil, err
 	}
 	closers.add(func() error { pool.Close(); return nil })
-	projectorPool := pool
-	if cfg.ProjectorAsyncCommit {
-		if projectorPool, err = db.openPool(ctx, cfg.PoolSize, map[string]string{"synchronous_commit": "off"}); err != nil {
-			return nil, err
-		}
-		closers.add(func() error { projectorPool.Close(); return nil })
-	}
 	store, err := pgstore.New(pool, pgstore.Config{Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -72,7 +65,7 @@ func startServed(ctx context.Context, cfg Config, db *database) (_ *served, err 
 
 	registry := kernel.NewRegistry()
 	runtime, err := projections.New(projections.Config{
-		Pool: projectorPool, Store: store, Registry: registry, Logger: cfg.Logger, Metrics: prometheus.NewRegistry(),
+		Pool: pool, Store: store, Registry: registry, Logger: cfg.Logger, Metrics: prometheus.NewRegistry(),
 		// The lag figure waits for every command it issues, however late.
 		WaitTimeout: time.Minute,
 	})
