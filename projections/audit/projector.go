@@ -1,7 +1,9 @@
 // Package audit projects a realm's events into the action log
 // (readmodels/audit): one entry per command, built from the events it
 // appended and their metadata, with the snapshots of the resource it
-// changed before and after, folded with the aggregates' own evolve.
+// changed before and after, folded with the aggregates' own evolve. Its
+// SQL names tables unqualified: the runtime writes them into the live
+// annals_audit schema, or into the shadow a rebuild fills.
 package audit
 
 import (
@@ -18,10 +20,13 @@ import (
 	"github.com/annals-dev/annals/domain/identity"
 	"github.com/annals-dev/annals/domain/kernel"
 	"github.com/annals-dev/annals/projections"
+	readmodel "github.com/annals-dev/annals/readmodels/audit"
+	"github.com/annals-dev/annals/readmodels/schema"
 )
 
-// version changes when what the projector writes changes.
-const version = 1
+// version changes when what the projector writes changes (2: the log is
+// built in its read-model schema, so that it can be rebuilt beside itself).
+const version = 2
 
 // Projector builds the action log of one realm. Each realm has its own, so
 // that a process serving some dialects neither stalls on nor skips the
@@ -35,11 +40,15 @@ type projector struct {
 	catalog audit.Catalog
 }
 
-var _ projections.Projector = (*projector)(nil)
+var _ projections.InSchema = (*projector)(nil)
 
 func (p *projector) Name() string  { return "audit." + p.realm }
 func (p *projector) Version() int  { return version }
 func (p *projector) Realm() string { return p.realm }
+
+// Schema is the action log's: every realm's projector writes it, naming
+// tables unqualified, so that the runtime rebuilds them together.
+func (p *projector) Schema() schema.Schema { return readmodel.Schema }
 
 // Handles every event: every command is logged, even of kinds the catalog
 // does not know.
@@ -130,16 +139,17 @@ type loaded struct {
 // read loads, in one round trip, what applying e needs. It first takes a
 // lock on e's entry: fed by stream (Kafka), events of one command on
 // different streams may be applied at once by different workers, and each
-// must see the parts the other added.
+// must see the parts the other added. The lock is the schema's, so that a
+// rebuild filling a shadow does not wait on (or deadlock with) the live log.
 func (p *projector) read(ctx context.Context, tx pgx.Tx, e projections.Event, s stream) (loaded, error) {
 	var in loaded
 	id := entryID(e)
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, id.String())
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || $1, 0))`, id.String())
 	if s.kind != nil {
 		p.queueState(b, s.kind, s.name, &in.before)
 	}
-	b.Queue(`SELECT `+actionColumns+` FROM annals_audit.actions WHERE id = $1`, id).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT `+actionColumns+` FROM actions WHERE id = $1`, id).Query(func(rows pgx.Rows) error {
 		a, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[actionRow])
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -147,7 +157,7 @@ func (p *projector) read(ctx context.Context, tx pgx.Tx, e projections.Event, s 
 		in.action = a
 		return err
 	})
-	b.Queue(`SELECT `+partColumns+` FROM annals_audit.parts WHERE action_id = $1 ORDER BY position_commit, position_prepare`, id).
+	b.Queue(`SELECT `+partColumns+` FROM parts WHERE action_id = $1 ORDER BY position_commit, position_prepare`, id).
 		Query(func(rows pgx.Rows) (err error) {
 			in.parts, err = pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[partRow])
 			return err
@@ -157,7 +167,7 @@ func (p *projector) read(ctx context.Context, tx pgx.Tx, e projections.Event, s 
 		p.queueState(b, users, kernel.StreamName(p.realm, identity.UserKind, e.Meta.ActorID), &in.actor)
 	}
 	if refers := referredBy(e); refers != uuid.Nil {
-		b.Queue(`SELECT subject FROM annals_audit.actions WHERE id = $1`, refers).QueryRow(func(row pgx.Row) error {
+		b.Queue(`SELECT subject FROM actions WHERE id = $1`, refers).QueryRow(func(row pgx.Row) error {
 			if err := row.Scan(&in.referred); !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
@@ -173,7 +183,7 @@ func (p *projector) read(ctx context.Context, tx pgx.Tx, e projections.Event, s 
 // queueState reads the stored state of a stream of kind k into state (nil
 // when there is none).
 func (p *projector) queueState(b *pgx.Batch, k audit.Kind, stream string, state *any) {
-	b.Queue(`SELECT state FROM annals_audit.streams WHERE stream = $1`, stream).QueryRow(func(row pgx.Row) error {
+	b.Queue(`SELECT state FROM streams WHERE stream = $1`, stream).QueryRow(func(row pgx.Row) error {
 		var data []byte
 		err := row.Scan(&data)
 		switch {
@@ -219,7 +229,7 @@ func (p *projector) write(ctx context.Context, tx pgx.Tx, e projections.Event, s
 	}
 	b := &pgx.Batch{}
 	b.Queue(`
-INSERT INTO annals_audit.streams (stream, version, state) VALUES ($1, $2, $3)
+INSERT INTO streams (stream, version, state) VALUES ($1, $2, $3)
 ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state`, s.name, e.Version, state)
 	a.queueSave(b)
 	part.queueSave(b)
@@ -227,8 +237,8 @@ ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.
 	if s.role == audit.Resource || s.role == audit.Facet {
 		// Only the latest change of a resource can be undone.
 		b.Queue(`
-UPDATE annals_audit.actions SET superseded = true
-WHERE NOT superseded AND id IN (SELECT action_id FROM annals_audit.parts WHERE stream = $1 AND action_id <> $2)`, s.name, a.ID)
+UPDATE actions SET superseded = true
+WHERE NOT superseded AND id IN (SELECT action_id FROM parts WHERE stream = $1 AND action_id <> $2)`, s.name, a.ID)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("audit: write %s at %s into action %s: %w", e.ID, e.Position, a.ID, err)
@@ -246,12 +256,12 @@ func queueMarkReferred(b *pgx.Batch, a *actionRow, e projections.Event) {
 	case audit.Undo:
 		at := position(e.Position)
 		b.Queue(`
-UPDATE annals_audit.actions SET state = 'undone', undone_by = $2, undone_commit = $3, undone_prepare = $4,
+UPDATE actions SET state = 'undone', undone_by = $2, undone_commit = $3, undone_prepare = $4,
     updated_at = greatest(updated_at, $5)
 WHERE id = $1 AND state = 'done'`, *a.RefersTo, a.ID, at[0], at[1], e.Meta.OccurredAt)
 	case audit.Redo:
 		b.Queue(`
-UPDATE annals_audit.actions SET state = 'redone', updated_at = greatest(updated_at, $2)
+UPDATE actions SET state = 'redone', updated_at = greatest(updated_at, $2)
 WHERE id = $1 AND state = 'undone'`, *a.RefersTo, e.Meta.OccurredAt)
 	}
 }

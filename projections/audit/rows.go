@@ -17,7 +17,7 @@ import (
 	readmodel "github.com/annals-dev/annals/readmodels/audit"
 )
 
-// actionRow is an annals_audit.actions row, without the columns only the
+// actionRow is an actions row, without the columns only the
 // undo of the action moves (see queueMarkReferred).
 type actionRow struct {
 	ID               string          `db:"id"`
@@ -118,7 +118,7 @@ func (a *actionRow) takeIn(e projections.Event) {
 
 func (a *actionRow) queueSave(b *pgx.Batch) {
 	b.Queue(`
-INSERT INTO annals_audit.actions (`+actionColumns+`)
+INSERT INTO actions (`+actionColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
 ON CONFLICT (id) DO UPDATE SET
     state = EXCLUDED.state, actor_id = EXCLUDED.actor_id, actor_name = EXCLUDED.actor_name,
@@ -136,7 +136,7 @@ ON CONFLICT (id) DO UPDATE SET
 		a.CreatedAt, a.UpdatedAt, a.PositionCommit, a.PositionPrepare)
 }
 
-// partRow is an annals_audit.parts row.
+// partRow is an parts row.
 type partRow struct {
 	ActionID        string          `db:"action_id"`
 	Stream          string          `db:"stream"`
@@ -176,7 +176,7 @@ func (ps partsOf) of(stream string) *partRow {
 
 func (p *partRow) queueSave(b *pgx.Batch) {
 	b.Queue(`
-INSERT INTO annals_audit.parts (`+partColumns+`)
+INSERT INTO parts (`+partColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (action_id, stream) DO UPDATE SET
     resource_kind = EXCLUDED.resource_kind, resource_id = EXCLUDED.resource_id, sensitive = EXCLUDED.sensitive,

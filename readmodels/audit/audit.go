@@ -8,26 +8,22 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/annals-dev/annals/adapters/postgres"
+	"github.com/annals-dev/annals/readmodels/schema"
 )
-
-// versionTable keeps this schema's migration versions apart from others'.
-const versionTable = "annals_audit_version"
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// Schema is the annals_audit schema, which the audit projectors of every
+// realm fill: its tables are built and rebuilt as one.
+var Schema = schema.Schema{Name: "annals_audit", Migrations: schema.Dir(migrationFiles, "migrations")}
+
 // Migrate brings the annals_audit schema up to date.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("audit migrations: %w", err)
-	}
-	if err := postgres.Migrate(ctx, pool, sub, versionTable); err != nil {
+	if err := Schema.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("audit read models: %w", err)
 	}
 	return nil

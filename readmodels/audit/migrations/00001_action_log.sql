@@ -1,9 +1,10 @@
 -- +goose Up
-CREATE SCHEMA IF NOT EXISTS annals_audit;
+-- Tables are named unqualified: the migration runs inside the live schema,
+-- or inside the shadow schema a rebuild fills.
 
 -- The last state of each stream the log folds, without its secrets: the
 -- snapshot after an event is one fold of it away.
-CREATE TABLE annals_audit.streams (
+CREATE TABLE streams (
     stream  text   PRIMARY KEY,
     version bigint NOT NULL,
     state   jsonb
@@ -12,7 +13,7 @@ CREATE TABLE annals_audit.streams (
 -- One entry per command: its id is the command's id. Everything here is
 -- derived from events and their metadata, so a rebuild reproduces it. What
 -- entries show is json, not jsonb, to keep its fields in the order written.
-CREATE TABLE annals_audit.actions (
+CREATE TABLE actions (
     id                uuid        PRIMARY KEY,
     realm             text        NOT NULL,
     command           text        NOT NULL,
@@ -51,16 +52,16 @@ CREATE TABLE annals_audit.actions (
     undone_commit     bigint,
     undone_prepare    bigint
 );
-CREATE INDEX actions_by_realm ON annals_audit.actions (realm, position_commit DESC, position_prepare DESC);
-CREATE INDEX actions_by_actor ON annals_audit.actions (realm, actor_id, position_commit DESC, position_prepare DESC);
-CREATE INDEX actions_by_resource ON annals_audit.actions (realm, resource_kind, resource_id);
-CREATE INDEX actions_by_parent ON annals_audit.actions (realm, parent_kind, parent_id);
-CREATE UNIQUE INDEX actions_by_token ON annals_audit.actions (token);
+CREATE INDEX actions_by_realm ON actions (realm, position_commit DESC, position_prepare DESC);
+CREATE INDEX actions_by_actor ON actions (realm, actor_id, position_commit DESC, position_prepare DESC);
+CREATE INDEX actions_by_resource ON actions (realm, resource_kind, resource_id);
+CREATE INDEX actions_by_parent ON actions (realm, parent_kind, parent_id);
+CREATE UNIQUE INDEX actions_by_token ON actions (token);
 
 -- The streams an action appended to, from which version to which, and
 -- what their views were before and after it.
-CREATE TABLE annals_audit.parts (
-    action_id        uuid    NOT NULL REFERENCES annals_audit.actions (id),
+CREATE TABLE parts (
+    action_id        uuid    NOT NULL REFERENCES actions (id),
     stream           text    NOT NULL,
     kind             text    NOT NULL,
     stream_id        text    NOT NULL,
@@ -82,7 +83,9 @@ CREATE TABLE annals_audit.parts (
     position_prepare bigint  NOT NULL,
     PRIMARY KEY (action_id, stream)
 );
-CREATE INDEX parts_by_stream ON annals_audit.parts (stream);
+CREATE INDEX parts_by_stream ON parts (stream);
 
 -- +goose Down
-DROP SCHEMA annals_audit CASCADE;
+DROP TABLE parts;
+DROP TABLE actions;
+DROP TABLE streams;
