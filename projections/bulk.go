@@ -16,9 +16,10 @@ const maxPipelined = 1000
 // keeping their order: statements are pipelined, and runs of at least
 // minRows new rows are copied with COPY, table by table, referenced tables
 // first. Shorter runs are not worth COPY's two round trips and travel as
-// statements. It is only for empty tables being filled from the start of
-// the log: a copied row that conflicts fails the whole batch, which the
-// rebuild then applies event by event.
+// statements. Copying is only for empty tables being filled from the start
+// of the log: a copied row that conflicts fails the whole batch, which the
+// rebuild then applies event by event. With minRows at math.MaxInt nothing
+// is copied, which is how the live path pipelines.
 type bulkWriter struct {
 	tx      pgx.Tx
 	depth   map[string]int

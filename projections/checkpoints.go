@@ -45,13 +45,14 @@ WHERE c.schema_name IS DISTINCT FROM EXCLUDED.schema_name`
 	readCheckpointsSQL = `
 SELECT name, version, position_commit, position_prepare FROM annals_projections.checkpoints`
 
-	// advanceCheckpointSQL only moves a checkpoint forward. Run first in an
-	// event's transaction, it also locks the row, so two processes running
-	// the same projector serialise and the later one sees 0 rows: the event
-	// is already applied.
+	// advanceCheckpointSQL moves a checkpoint to ($5, $6) if it is before
+	// ($3, $4), so only forward. Run first in a transaction applying the
+	// events from ($3, $4) to ($5, $6), it also locks the row, so two
+	// processes running the same projector serialise and the later one sees
+	// 0 rows: events among them are already applied.
 	advanceCheckpointSQL = `
 UPDATE annals_projections.checkpoints
-SET position_commit = $3, position_prepare = $4, updated_at = now()
+SET position_commit = $5, position_prepare = $6, updated_at = now()
 WHERE name = $1 AND version = $2 AND (position_commit, position_prepare) < ($3, $4)`
 )
 
@@ -96,12 +97,22 @@ func readCheckpoints(ctx context.Context, q querier) (map[checkpointKey]eventsto
 // advanceCheckpoint moves a projector's checkpoint to pos; it reports false
 // when the checkpoint already was at or past pos.
 func advanceCheckpoint(ctx context.Context, q querier, p Projector, pos eventstore.Position) (bool, error) {
-	if pos.Commit > math.MaxInt64 || pos.Prepare > math.MaxInt64 {
-		return false, fmt.Errorf("advance checkpoint of %s: position %s does not fit bigint columns", p.Name(), pos)
+	return advanceCheckpointOver(ctx, q, p, pos, pos)
+}
+
+// advanceCheckpointOver moves a projector's checkpoint to to, over the
+// events from first on; it reports false when the checkpoint already was at
+// or past first.
+func advanceCheckpointOver(ctx context.Context, q querier, p Projector, first, to eventstore.Position) (bool, error) {
+	for _, pos := range []eventstore.Position{first, to} {
+		if pos.Commit > math.MaxInt64 || pos.Prepare > math.MaxInt64 {
+			return false, fmt.Errorf("advance checkpoint of %s: position %s does not fit bigint columns", p.Name(), pos)
+		}
 	}
-	tag, err := q.Exec(ctx, advanceCheckpointSQL, p.Name(), p.Version(), int64(pos.Commit), int64(pos.Prepare))
+	tag, err := q.Exec(ctx, advanceCheckpointSQL, p.Name(), p.Version(),
+		int64(first.Commit), int64(first.Prepare), int64(to.Commit), int64(to.Prepare))
 	if err != nil {
-		return false, fmt.Errorf("advance checkpoint of %s to %s: %w", p.Name(), pos, err)
+		return false, fmt.Errorf("advance checkpoint of %s to %s: %w", p.Name(), to, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }

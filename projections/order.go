@@ -13,11 +13,12 @@ import (
 // order is how events reach a projector, and so how the runtime tells an
 // event it has not applied yet from one delivered again.
 type order interface {
-	decode(msg *message.Message) (eventstore.RecordedEvent, error)
-	// admit runs first in the transaction that applies rec and reports
-	// whether rec is new to p; when it is, it records rec as applied, so
-	// that the record commits with the rows.
-	admit(ctx context.Context, tx pgx.Tx, p *projection, rec eventstore.RecordedEvent) (bool, error)
+	// decode returns the events a message carries, in order.
+	decode(msg *message.Message) ([]eventstore.RecordedEvent, error)
+	// admit runs first in the transaction that applies recs, in order, and
+	// reports whether every one of them is new to p; when they are, it
+	// records them as applied, so that the record commits with the rows.
+	admit(ctx context.Context, tx pgx.Tx, p *projection, recs []eventstore.RecordedEvent) (bool, error)
 	// processed notes in memory that p is done with rec: applied, skipped
 	// as unwanted, or found applied already. stored tells whether rec's
 	// transaction committed.
@@ -30,24 +31,33 @@ type logOrder struct{}
 
 var _ order = logOrder{}
 
-func (logOrder) decode(msg *message.Message) (eventstore.RecordedEvent, error) {
-	return logsubscriber.Decode(msg)
+func (logOrder) decode(msg *message.Message) ([]eventstore.RecordedEvent, error) {
+	return logsubscriber.DecodeAll(msg)
 }
 
-// admit moves the checkpoint, which takes the row lock that serialises
-// processes running the same projector before any row is written. Events up
-// to the last one a stream-ordered run applied are also checked against the
-// stream versions that run kept, so that switching a projector from Kafka
-// back to the log does not apply them twice.
-func (logOrder) admit(ctx context.Context, tx pgx.Tx, p *projection, rec eventstore.RecordedEvent) (bool, error) {
-	ahead, err := advanceCheckpoint(ctx, tx, p, rec.Position)
+// admit moves the checkpoint to the last event if it is before the first,
+// which takes the row lock that serialises processes running the same
+// projector before any row is written: the checkpoint reaches an event
+// only once every earlier one is processed, so one at or past the first
+// means some of recs are applied already. Events up to the last one a
+// stream-ordered run applied are also checked against the stream versions
+// that run kept, so that switching a projector from Kafka back to the log
+// does not apply them twice.
+func (logOrder) admit(ctx context.Context, tx pgx.Tx, p *projection, recs []eventstore.RecordedEvent) (bool, error) {
+	ahead, err := advanceCheckpointOver(ctx, tx, p, recs[0].Position, recs[len(recs)-1].Position)
 	if err != nil || !ahead {
 		return false, err
 	}
-	if p.snapshot().streamedUntil.Less(rec.Position) {
-		return true, nil
+	streamedUntil := p.snapshot().streamedUntil
+	for _, rec := range recs {
+		if streamedUntil.Less(rec.Position) {
+			break
+		}
+		if recorded, err := recordStreamVersion(ctx, tx, p, rec); err != nil || !recorded {
+			return false, err
+		}
 	}
-	return recordStreamVersion(ctx, tx, p, rec)
+	return true, nil
 }
 
 func (logOrder) processed(p *projection, rec eventstore.RecordedEvent, stored bool) {
@@ -61,20 +71,30 @@ type streamOrder struct{ feed Feed }
 
 var _ order = streamOrder{}
 
-func (o streamOrder) decode(msg *message.Message) (eventstore.RecordedEvent, error) {
-	return o.feed.Decode(msg)
+func (o streamOrder) decode(msg *message.Message) ([]eventstore.RecordedEvent, error) {
+	rec, err := o.feed.Decode(msg)
+	if err != nil {
+		return nil, err
+	}
+	return []eventstore.RecordedEvent{rec}, nil
 }
 
 // admit skips events at or below the watermark, which covers what was
 // applied before the projector was fed by stream (from the log), then
-// checks and moves the stream's version, which locks its row: two workers
+// checks and moves each stream's version, which locks its row: two workers
 // handed the same event during a rebalance serialise, and the later one
 // finds it applied.
-func (streamOrder) admit(ctx context.Context, tx pgx.Tx, p *projection, rec eventstore.RecordedEvent) (bool, error) {
-	if !p.snapshot().pos.Less(rec.Position) {
-		return false, nil
+func (streamOrder) admit(ctx context.Context, tx pgx.Tx, p *projection, recs []eventstore.RecordedEvent) (bool, error) {
+	watermark := p.snapshot().pos
+	for _, rec := range recs {
+		if !watermark.Less(rec.Position) {
+			return false, nil
+		}
+		if recorded, err := recordStreamVersion(ctx, tx, p, rec); err != nil || !recorded {
+			return false, err
+		}
 	}
-	return recordStreamVersion(ctx, tx, p, rec)
+	return true, nil
 }
 
 func (streamOrder) processed(p *projection, _ eventstore.RecordedEvent, _ bool) {

@@ -74,7 +74,7 @@ func (r *Runtime) park(ctx context.Context, p *projection, o order, rec eventsto
 		return fmt.Errorf("park: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // a no-op after commit
-	admitted, err := o.admit(ctx, tx, p, rec)
+	admitted, err := o.admit(ctx, tx, p, []eventstore.RecordedEvent{rec})
 	if err != nil {
 		return fmt.Errorf("park: %w", err)
 	}

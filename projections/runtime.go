@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -57,9 +59,13 @@ type Config struct {
 	// on each consecutive failure up to MaxRetryBackoff.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
-	// ApplyTimeout bounds one event's transaction. It is not tied to Run's
-	// context, so a stop lets a started transaction finish.
+	// ApplyTimeout bounds one transaction applying events. It is not tied
+	// to Run's context, so a stop lets a started transaction finish.
 	ApplyTimeout time.Duration
+	// ApplyBatch is the most events read from the log that a projector
+	// applies in one transaction: those that arrived while it applied the
+	// last ones, never waiting for more.
+	ApplyBatch int
 	// FlushInterval is how often the progress made by skipping events is
 	// written to the checkpoints, or, with a Feed, how often the checkpoints
 	// are moved over what the workers applied. Losing it in a crash only
@@ -94,6 +100,7 @@ const (
 	DefaultRetryBackoff    = 100 * time.Millisecond
 	DefaultMaxRetryBackoff = 10 * time.Second
 	DefaultApplyTimeout    = 30 * time.Second
+	DefaultApplyBatch      = 100
 	DefaultFlushInterval   = time.Second
 	DefaultStopTimeout     = 30 * time.Second
 	DefaultLagScanLimit    = 10000
@@ -115,6 +122,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.RetryBackoff, DefaultRetryBackoff)
 	setDefault(&c.MaxRetryBackoff, DefaultMaxRetryBackoff)
 	setDefault(&c.ApplyTimeout, DefaultApplyTimeout)
+	setDefault(&c.ApplyBatch, DefaultApplyBatch)
 	setDefault(&c.FlushInterval, DefaultFlushInterval)
 	setDefault(&c.StopTimeout, DefaultStopTimeout)
 	setDefault(&c.LagScanLimit, DefaultLagScanLimit)
@@ -166,7 +174,7 @@ func (c Config) Validate() error {
 		name  string
 		value int
 	}{
-		{"lag scan limit", c.LagScanLimit}, {"park after", c.ParkAfter},
+		{"lag scan limit", c.LagScanLimit}, {"park after", c.ParkAfter}, {"apply batch", c.ApplyBatch},
 		{"rebuild batch", c.RebuildBatch}, {"copy rows", c.CopyRows},
 	} {
 		if n.value < 0 {
@@ -341,6 +349,7 @@ func (r *Runtime) newRouting(router *message.Router) (*routing, error) {
 		Logger:      r.cfg.Logger,
 		Backoff:     r.cfg.RetryBackoff,
 		MaxBackoff:  r.cfg.MaxRetryBackoff,
+		MaxBatch:    r.cfg.ApplyBatch,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
@@ -448,42 +457,88 @@ func (r *Runtime) checkpoint(_ context.Context, name string) (eventstore.Positio
 	return s.pos, nil
 }
 
-// handler processes one event for one projector. Returning an error nacks
-// the message, and the subscriber redelivers it after a backoff; an event
-// that fails ParkAfter times in a row is parked instead.
+// handler processes the events of a message for one projector: in one
+// transaction when there are several, else, or when that fails, one event
+// per transaction, so that a failing event is retried and parked alone.
+// Returning an error nacks the message, and the subscriber redelivers it
+// after a backoff; an event that fails ParkAfter times in a row is parked
+// instead.
 func (r *Runtime) handler(p *projection, o order) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		rec, err := o.decode(msg)
+		recs, err := o.decode(msg)
 		if err != nil {
 			_, err := r.failed(p, uuid.Nil, err)
 			return err
 		}
-		if !wants(p, rec) {
-			o.processed(p, rec, false)
-			return nil
-		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(msg.Context()), r.cfg.ApplyTimeout)
-		defer cancel()
-		applied, err := r.apply(ctx, p, o, rec)
-		if err != nil {
-			attempts, failure := r.failed(p, rec.ID, err)
-			if attempts < r.cfg.ParkAfter || systemic(err) {
-				return failure
+		if len(recs) > 1 {
+			// Only the log sends several events at once, and it sends them
+			// all again when one failed: those before it are processed.
+			pos := p.snapshot().pos
+			recs = slices.DeleteFunc(recs, func(rec eventstore.RecordedEvent) bool { return !pos.Less(rec.Position) })
+			if r.handleAll(msg.Context(), p, o, recs) {
+				return nil
 			}
-			if err := r.park(ctx, p, o, rec, err, attempts); err != nil {
-				r.cfg.Logger.Error("projections: park event", "projector", p.Name(), "event_id", rec.ID, "error", err)
-				return failure
-			}
-			return nil
 		}
-		o.processed(p, rec, applied)
-		if applied {
-			r.metrics.applied.WithLabelValues(p.Name()).Inc()
-		} else {
-			r.metrics.duplicates.WithLabelValues(p.Name()).Inc()
+		for _, rec := range recs {
+			if err := r.handle(msg.Context(), p, o, rec); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
+}
+
+// handleAll applies the events p wants of recs in one transaction and notes
+// all of recs processed. It reports false, with nothing done, when the
+// transaction failed or found some of them applied already.
+func (r *Runtime) handleAll(msgCtx context.Context, p *projection, o order, recs []eventstore.RecordedEvent) bool {
+	wanted := slices.DeleteFunc(slices.Clone(recs), func(rec eventstore.RecordedEvent) bool { return !wants(p, rec) })
+	if len(wanted) > 0 {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(msgCtx), r.cfg.ApplyTimeout)
+		defer cancel()
+		applied, err := r.apply(ctx, p, o, wanted)
+		if err != nil {
+			r.cfg.Logger.Debug("projections: batch failed; applying its events one by one",
+				"projector", p.Name(), "events", len(recs), "error", err)
+		}
+		if !applied {
+			return false
+		}
+		r.metrics.applied.WithLabelValues(p.Name()).Add(float64(len(wanted)))
+	}
+	for _, rec := range recs {
+		o.processed(p, rec, wants(p, rec))
+	}
+	return true
+}
+
+// handle processes one event in a transaction of its own.
+func (r *Runtime) handle(msgCtx context.Context, p *projection, o order, rec eventstore.RecordedEvent) error {
+	if !wants(p, rec) {
+		o.processed(p, rec, false)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(msgCtx), r.cfg.ApplyTimeout)
+	defer cancel()
+	applied, err := r.apply(ctx, p, o, []eventstore.RecordedEvent{rec})
+	if err != nil {
+		attempts, failure := r.failed(p, rec.ID, err)
+		if attempts < r.cfg.ParkAfter || systemic(err) {
+			return failure
+		}
+		if err := r.park(ctx, p, o, rec, err, attempts); err != nil {
+			r.cfg.Logger.Error("projections: park event", "projector", p.Name(), "event_id", rec.ID, "error", err)
+			return failure
+		}
+		return nil
+	}
+	o.processed(p, rec, applied)
+	if applied {
+		r.metrics.applied.WithLabelValues(p.Name()).Inc()
+	} else {
+		r.metrics.duplicates.WithLabelValues(p.Name()).Inc()
+	}
+	return nil
 }
 
 // failed records a failed attempt at an event and returns how many in a
@@ -525,14 +580,17 @@ func (r *Runtime) decodeFor(rec eventstore.RecordedEvent, withMeta bool) (Event,
 	return e, nil
 }
 
-// apply writes one event, and the record that it is applied, in one
-// transaction. It reports false when the record shows the event applied
-// before (by this process before a restart, or by another one), leaving
-// everything untouched.
-func (r *Runtime) apply(ctx context.Context, p *projection, o order, rec eventstore.RecordedEvent) (applied bool, err error) {
-	e, err := r.decode(rec)
-	if err != nil {
-		return false, err
+// apply writes events, in order, and the record that they are applied, in
+// one transaction. It reports false when the record shows any of them
+// applied before (by this process before a restart, or by another one),
+// leaving everything untouched.
+func (r *Runtime) apply(ctx context.Context, p *projection, o order, recs []eventstore.RecordedEvent) (applied bool, err error) {
+	_, payloadOnly := p.Projector.(*Defined)
+	events := make([]Event, len(recs))
+	for i, rec := range recs {
+		if events[i], err = r.decodeFor(rec, !payloadOnly); err != nil {
+			return false, err
+		}
 	}
 	// The rows and the checkpoint commit together and the events are durable
 	// in the log, so a crash that loses the last projector commits only
@@ -548,17 +606,58 @@ func (r *Runtime) apply(ctx context.Context, p *projection, o order, rec eventst
 			_ = tx.Rollback(ctx)
 		}
 	}()
-	admitted, err := o.admit(ctx, tx, p, rec)
+	admitted, err := o.admit(ctx, tx, p, recs)
 	if err != nil || !admitted {
 		return false, err
 	}
-	if err := p.Apply(ctx, tx, e); err != nil {
-		return false, fmt.Errorf("apply %s %s at %s: %w", rec.Type, rec.ID, rec.Position, err)
+	if err := write(ctx, tx, p.Projector, events); err != nil {
+		return false, err
 	}
+	last := recs[len(recs)-1]
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("commit %s at %s: %w", rec.ID, rec.Position, err)
+		return false, fmt.Errorf("commit %s at %s: %w", last.ID, last.Position, err)
 	}
 	return true, nil
+}
+
+// write applies events, in order, on tx. The writes of several events of a
+// Describer are pipelined; should they fail, the events are applied again
+// one per transaction, by Apply, whose errors name the event.
+func write(ctx context.Context, tx pgx.Tx, p Projector, events []Event) error {
+	d, pipelined := p.(Describer)
+	pipelined = pipelined && len(events) > 1
+	// Never copying, the writer only pipelines: new rows keep the live
+	// path's ON CONFLICT DO NOTHING.
+	w := newBulkWriter(tx, nil, math.MaxInt)
+	for _, e := range events {
+		var err error
+		if pipelined {
+			err = queue(ctx, w, d, e)
+		} else {
+			err = p.Apply(ctx, tx, e)
+		}
+		if err != nil {
+			return fmt.Errorf("apply %s %s at %s: %w", e.Type, e.ID, e.Position, err)
+		}
+	}
+	if err := w.flush(ctx); err != nil {
+		return fmt.Errorf("apply %d events up to %s: %w", len(events), events[len(events)-1].Position, err)
+	}
+	return nil
+}
+
+// queue adds what e writes to w.
+func queue(ctx context.Context, w *bulkWriter, d Describer, e Event) error {
+	writes, err := d.Writes(e)
+	if err != nil {
+		return err
+	}
+	for _, write := range writes {
+		if err := w.add(ctx, write); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // persistEvery stores progress every FlushInterval until ctx ends.

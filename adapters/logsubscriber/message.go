@@ -1,6 +1,7 @@
 package logsubscriber
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -20,6 +21,9 @@ const (
 	MetaPosition   = "position" // "commit/prepare"
 	MetaRecordedAt = "recorded_at"
 	MetaMetadata   = "metadata" // the event's raw metadata JSON
+	// MetaEvents marks a message that carries several events, and says how
+	// many: its payload is their JSON array and it has no other metadata.
+	MetaEvents = "events"
 )
 
 // Encode turns a recorded event into a Watermill message.
@@ -32,6 +36,41 @@ func Encode(e eventstore.RecordedEvent) *message.Message {
 	msg.Metadata.Set(MetaRecordedAt, e.RecordedAt.UTC().Format(time.RFC3339Nano))
 	msg.Metadata.Set(MetaMetadata, string(e.Metadata))
 	return msg
+}
+
+// EncodeAll turns events, in log order, into one message: Encode's for a
+// single event.
+func EncodeAll(events []eventstore.RecordedEvent) (*message.Message, error) {
+	if len(events) == 1 {
+		return Encode(events[0]), nil
+	}
+	payload, err := json.Marshal(events)
+	if err != nil {
+		return nil, fmt.Errorf("encode %d events from %s: %w", len(events), events[0].Position, err)
+	}
+	msg := message.NewMessage(uuid.NewString(), payload)
+	msg.Metadata.Set(MetaEvents, strconv.Itoa(len(events)))
+	return msg, nil
+}
+
+// DecodeAll reads a message made by EncodeAll or Encode back into its
+// events.
+func DecodeAll(msg *message.Message) ([]eventstore.RecordedEvent, error) {
+	if msg.Metadata.Get(MetaEvents) == "" {
+		e, err := Decode(msg)
+		if err != nil {
+			return nil, err
+		}
+		return []eventstore.RecordedEvent{e}, nil
+	}
+	var events []eventstore.RecordedEvent
+	if err := json.Unmarshal(msg.Payload, &events); err != nil {
+		return nil, fmt.Errorf("decode message %s: events: %w", msg.UUID, err)
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("decode message %s: no events", msg.UUID)
+	}
+	return events, nil
 }
 
 // Decode reads a message made by Encode back into the recorded event.

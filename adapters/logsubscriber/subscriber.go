@@ -1,7 +1,9 @@
 // Package logsubscriber exposes the event log as a Watermill subscriber. A
 // topic is the name of a consumer (a projector): its subscription starts
-// after the position that consumer has processed and hands out one event at a
-// time, so a consumer sees the log strictly in order.
+// after the position that consumer has processed and hands out one message at
+// a time, so a consumer sees the log strictly in order. A message carries one
+// event, or, with Config.MaxBatch, every event already read when it is sent
+// (see DecodeAll).
 package logsubscriber
 
 import (
@@ -46,6 +48,10 @@ type Config struct {
 	// consecutive failure, up to MaxBackoff.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// MaxBatch is the most events one message carries (0 or 1: one). A
+	// message never waits for more: it takes those read from the store
+	// while the previous one was being handled.
+	MaxBatch int
 }
 
 const (
@@ -63,6 +69,9 @@ func (c *Config) setDefaults() {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = defaultMaxBackoff
 	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 1
+	}
 }
 
 // Validate reports a configuration that cannot work.
@@ -79,6 +88,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBackoff < c.Backoff {
 		errs = append(errs, errors.New("max backoff must be at least backoff"))
+	}
+	if c.MaxBatch < 0 {
+		errs = append(errs, errors.New("max batch must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("logsubscriber config: %w", err)
@@ -112,8 +124,8 @@ func New(cfg Config) (*Subscriber, error) {
 }
 
 // Subscribe streams the log after the topic's checkpoint. The next message is
-// sent only once the previous one is acked; a nacked message is sent again
-// after a backoff. The channel is closed when ctx is cancelled or on Close.
+// sent only once the previous one is acked; a nacked message is sent again,
+// with the same events, after a backoff. The channel is closed when ctx is cancelled or on Close.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	s.mu.Lock()
 	if s.closed {
@@ -157,16 +169,9 @@ func (s *Subscriber) Close() error {
 func (s *Subscriber) stream(ctx context.Context, logger *slog.Logger, from eventstore.Position, out chan<- *message.Message) {
 	failures := 0
 	for {
-		sub, err := s.cfg.Store.Subscribe(ctx, from)
-		if err == nil {
-			for e := range sub.Events() {
-				if !s.deliver(ctx, logger, e, out) {
-					return
-				}
-				from = e.Position
-				failures = 0
-			}
-			err = sub.Err()
+		acked, err := s.forward(ctx, logger, from, out)
+		if acked != from {
+			from, failures = acked, 0
 		}
 		if ctx.Err() != nil {
 			return
@@ -179,10 +184,79 @@ func (s *Subscriber) stream(ctx context.Context, logger *slog.Logger, from event
 	}
 }
 
-// deliver sends one event until it is acked. It returns false when ctx ended
-// first.
-func (s *Subscriber) deliver(ctx context.Context, logger *slog.Logger, e eventstore.RecordedEvent, out chan<- *message.Message) bool {
-	msg := Encode(e)
+// forward subscribes to the store after from and delivers its events until
+// the subscription or ctx ends; it returns the last acked position and why
+// the subscription ended. The events are read ahead into a buffer of
+// MaxBatch while a message is being handled, so that each message takes
+// what piled up meanwhile.
+func (s *Subscriber) forward(ctx context.Context, logger *slog.Logger, from eventstore.Position, out chan<- *message.Message) (eventstore.Position, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sub, err := s.cfg.Store.Subscribe(ctx, from)
+	if err != nil {
+		return from, err
+	}
+	ready := make(chan eventstore.RecordedEvent, s.cfg.MaxBatch)
+	pumped := make(chan struct{})
+	go func() {
+		defer close(pumped)
+		defer close(ready)
+		for e := range sub.Events() {
+			select {
+			case ready <- e:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	// Ending the subscription ends the pump.
+	defer func() {
+		cancel()
+		<-pumped
+	}()
+	for {
+		batch, ok := s.next(ready)
+		if !ok {
+			<-pumped // so that sub has ended and Err tells why
+			return from, sub.Err()
+		}
+		last := batch[len(batch)-1].Position
+		msg, err := EncodeAll(batch)
+		if err != nil {
+			return from, err
+		}
+		if !s.deliver(ctx, logger, msg, last, out) {
+			return from, nil
+		}
+		from = last
+	}
+}
+
+// next waits for an event and takes those read behind it, up to MaxBatch,
+// without waiting for more. ok is false once ready is closed and drained.
+func (s *Subscriber) next(ready <-chan eventstore.RecordedEvent) (batch []eventstore.RecordedEvent, ok bool) {
+	e, ok := <-ready
+	if !ok {
+		return nil, false
+	}
+	batch = append(batch, e)
+	for len(batch) < s.cfg.MaxBatch {
+		select {
+		case e, ok := <-ready:
+			if !ok {
+				return batch, true
+			}
+			batch = append(batch, e)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// deliver sends msg, whose last event is at last, until it is acked. It
+// returns false when ctx ended first.
+func (s *Subscriber) deliver(ctx context.Context, logger *slog.Logger, msg *message.Message, last eventstore.Position, out chan<- *message.Message) bool {
 	for attempt := 1; ; attempt++ {
 		// Each delivery gets a context that ends with its ack or nack, as
 		// the Subscriber contract asks.
@@ -196,7 +270,7 @@ func (s *Subscriber) deliver(ctx context.Context, logger *slog.Logger, e eventst
 		if acked {
 			return true
 		}
-		logger.Debug("event nacked; redelivering", "event_id", msg.UUID, "position", e.Position.String(), "attempt", attempt)
+		logger.Debug("event nacked; redelivering", "event_id", msg.UUID, "position", last.String(), "attempt", attempt)
 		if !wait(ctx, s.backoff(attempt)) {
 			return false
 		}

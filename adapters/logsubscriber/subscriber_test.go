@@ -43,6 +43,11 @@ func appendEvents(t *testing.T, store eventstore.Store, stream string, n int) []
 
 func newSubscriber(t *testing.T, store eventstore.Store, from eventstore.Position) *logsubscriber.Subscriber {
 	t.Helper()
+	return newBatchingSubscriber(t, store, from, 0)
+}
+
+func newBatchingSubscriber(t *testing.T, store eventstore.Store, from eventstore.Position, maxBatch int) *logsubscriber.Subscriber {
+	t.Helper()
 	sub, err := logsubscriber.New(logsubscriber.Config{
 		Store: store,
 		Checkpoints: logsubscriber.CheckpointFunc(func(context.Context, string) (eventstore.Position, error) {
@@ -50,6 +55,7 @@ func newSubscriber(t *testing.T, store eventstore.Store, from eventstore.Positio
 		}),
 		Backoff:    time.Millisecond,
 		MaxBackoff: 4 * time.Millisecond,
+		MaxBatch:   maxBatch,
 	})
 	if err != nil {
 		t.Fatalf("new subscriber: %v", err)
@@ -85,6 +91,25 @@ func assertEvent(t *testing.T, msg *message.Message, want eventstore.RecordedEve
 	}
 }
 
+// assertEvents checks that msg carries want, in order.
+func assertEvents(t *testing.T, msg *message.Message, want []eventstore.RecordedEvent) {
+	t.Helper()
+	got, err := logsubscriber.DecodeAll(msg)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("message carries %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || got[i].Position != want[i].Position || got[i].StreamID != want[i].StreamID ||
+			got[i].Version != want[i].Version || got[i].Type != want[i].Type || string(got[i].Data) != string(want[i].Data) ||
+			string(got[i].Metadata) != string(want[i].Metadata) || !got[i].RecordedAt.Equal(want[i].RecordedAt) {
+			t.Fatalf("event %d decodes to %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
 func assertClosed(t *testing.T, ch <-chan *message.Message) {
 	t.Helper()
 	select {
@@ -117,6 +142,21 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if _, err := logsubscriber.Decode(msg); err == nil {
 		t.Fatal("decoding a message with a bad position succeeded")
 	}
+}
+
+func TestEncodeAllDecodeAllRoundTrip(t *testing.T) {
+	events := appendEvents(t, memory.New(), "test:a-1", 3)
+	single, err := logsubscriber.EncodeAll(events[:1])
+	if err != nil {
+		t.Fatalf("encode one: %v", err)
+	}
+	assertEvent(t, single, events[0])
+	assertEvents(t, single, events[:1])
+	several, err := logsubscriber.EncodeAll(events)
+	if err != nil {
+		t.Fatalf("encode several: %v", err)
+	}
+	assertEvents(t, several, events)
 }
 
 func TestSubscribeStartsAfterCheckpointAndGoesLive(t *testing.T) {
@@ -186,6 +226,63 @@ func TestNackRedeliversTheSameEvent(t *testing.T) {
 	assertEvent(t, again, events[0])
 	again.Ack()
 	assertEvent(t, receive(t, ch), events[1])
+}
+
+// drivenStore's subscription hands out what the test sends on events. The
+// subscriber reads ahead one event at a time, so once a send returns, every
+// event sent before it waits for the next message.
+type drivenStore struct {
+	*memory.Store
+	events chan eventstore.RecordedEvent
+}
+
+func (s drivenStore) Subscribe(context.Context, eventstore.Position) (eventstore.Subscription, error) {
+	return drivenSubscription(s.events), nil
+}
+
+type drivenSubscription chan eventstore.RecordedEvent
+
+func (s drivenSubscription) Events() <-chan eventstore.RecordedEvent { return s }
+func (drivenSubscription) Err() error                                { return nil }
+
+func TestBatchesTheEventsReadWhileAMessageIsHandled(t *testing.T) {
+	store := drivenStore{Store: memory.New(), events: make(chan eventstore.RecordedEvent)}
+	events := appendEvents(t, store, "test:a-1", 6)
+	sub := newBatchingSubscriber(t, store, eventstore.Start, 3)
+	// Runs before the subscriber's Close, which waits for it.
+	t.Cleanup(func() { close(store.events) })
+	ch, err := sub.Subscribe(t.Context(), "projector")
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	store.events <- events[0]
+	first := receive(t, ch)
+	assertEvents(t, first, events[:1]) // a lone event is not held back
+	// Read while the first is handled: three wait, the fourth is read.
+	for _, e := range events[1:5] {
+		store.events <- e
+	}
+	first.Ack()
+	batch := receive(t, ch)
+	assertEvents(t, batch, events[1:4])
+	batch.Nack()
+	again := receive(t, ch)
+	assertEvents(t, again, events[1:4])
+	again.Ack()
+	store.events <- events[5]
+	var rest []eventstore.RecordedEvent
+	for len(rest) < 2 {
+		msg := receive(t, ch)
+		got, err := logsubscriber.DecodeAll(msg)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		rest = append(rest, got...)
+		msg.Ack()
+	}
+	if len(rest) != 2 || rest[0].ID != events[4].ID || rest[1].ID != events[5].ID {
+		t.Fatalf("last messages carry %v, want the last two events", rest)
+	}
 }
 
 func TestContextCancelClosesChannel(t *testing.T) {
@@ -299,6 +396,7 @@ func TestConfigValidate(t *testing.T) {
 		"no store":       {Checkpoints: cp},
 		"no checkpoints": {Store: store},
 		"max below min":  {Store: store, Checkpoints: cp, Backoff: time.Second, MaxBackoff: time.Millisecond},
+		"negative batch": {Store: store, Checkpoints: cp, MaxBatch: -1},
 	} {
 		if _, err := logsubscriber.New(cfg); err == nil {
 			t.Errorf("%s: New accepted an invalid config", name)
