@@ -104,6 +104,26 @@ ORDER BY table_name`, schemaName, schema.VersionTable)
 	return out, nil
 }
 
+// DumpFull is Dump for a comparison: it fails the test on an error, and on
+// a schema without tables or with an empty table, which would compare
+// nothing.
+func DumpFull(t testing.TB, q Querier, schemaName string) map[string]string {
+	t.Helper()
+	d, err := Dump(t.Context(), q, schemaName)
+	if err != nil {
+		t.Fatalf("projectionstest: %v", err)
+	}
+	if len(d) == 0 {
+		t.Fatalf("projectionstest: %s has no tables", schemaName)
+	}
+	for table, rows := range d {
+		if rows == "[]" {
+			t.Fatalf("projectionstest: %s.%s is empty: the comparison would be void", schemaName, table)
+		}
+	}
+	return d
+}
+
 func dumpTable(ctx context.Context, q Querier, schemaName, table string) (string, error) {
 	rows, err := q.Query(ctx, `
 SELECT column_name FROM information_schema.columns

@@ -1,15 +1,12 @@
 package auditapi_test
 
 import (
-	"context"
+	"maps"
 	"net/http"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/annals-dev/annals/adapters/http/dialecttest"
-	"github.com/annals-dev/annals/adapters/postgres/pgtest"
-	"github.com/annals-dev/annals/projections"
+	"github.com/annals-dev/annals/projections/projectionstest"
 	projection "github.com/annals-dev/annals/projections/audit"
 	readmodel "github.com/annals-dev/annals/readmodels/audit"
 )
@@ -51,51 +48,9 @@ func expectRebuildReproduces(t *testing.T, env *dialecttest.Env) {
 	if err := env.Runtime.WaitFor(ctx, realm, head); err != nil {
 		t.Fatal(err)
 	}
-	fresh := pgtest.Pool(t, pgtest.New(t))
-	rt, err := projections.New(projections.Config{Pool: fresh, Store: env.Store, Registry: env.Deps.Executor.Registry})
-	if err != nil {
-		t.Fatal(err)
+	fresh := projectionstest.BuildLive(t, env.Store, env.Deps.Executor.Registry, head, projection.Projector(realm))
+	live, replayed := projectionstest.DumpFull(t, env.Pool, readmodel.Schema.Name), projectionstest.DumpFull(t, fresh, readmodel.Schema.Name)
+	if !maps.Equal(live, replayed) {
+		t.Fatalf("the action log differs after a rebuild:\n live     %v\n replayed %v", live, replayed)
 	}
-	if err := rt.Register(projection.Projector(realm)); err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := readmodel.Migrate(ctx, fresh); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("replay runtime: %v", err)
-		}
-	}()
-	if err := rt.WaitFor(ctx, realm, head); err != nil {
-		t.Fatal(err)
-	}
-	for table, key := range map[string]string{"actions": "id", "parts": "action_id, stream", "streams": "stream"} {
-		live, replayed := dumpTable(t, env.Pool, table, key), dumpTable(t, fresh, table, key)
-		if live != replayed {
-			t.Errorf("annals_audit.%s differs after the rebuild:\n live     %s\n replayed %s", table, live, replayed)
-		}
-		if live == "[]" {
-			t.Errorf("annals_audit.%s is empty: the rebuild compared nothing", table)
-		}
-	}
-}
-
-// dumpTable renders a table of the log as JSON in key order.
-func dumpTable(t *testing.T, pool *pgxpool.Pool, table, key string) string {
-	t.Helper()
-	var out string
-	err := pool.QueryRow(t.Context(),
-		`SELECT coalesce(json_agg(to_jsonb(r) ORDER BY `+key+`), '[]')::text FROM annals_audit.`+table+` r`).Scan(&out)
-	if err != nil {
-		t.Fatalf("dump annals_audit.%s: %v", table, err)
-	}
-	return out
 }

@@ -1,14 +1,11 @@
 package civic_test
 
 import (
-	"context"
+	"maps"
 	"net/http"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/annals-dev/annals/adapters/postgres/pgtest"
-	"github.com/annals-dev/annals/projections"
+	"github.com/annals-dev/annals/projections/projectionstest"
 	projection "github.com/annals-dev/annals/projections/civic"
 	readmodel "github.com/annals-dev/annals/readmodels/civic"
 )
@@ -39,55 +36,11 @@ func TestReplayRebuildsTheSameReadModels(t *testing.T) {
 	if err := env.Runtime.WaitFor(ctx, readmodel.Realm, head); err != nil {
 		t.Fatal(err)
 	}
-	fresh := pgtest.Pool(t, pgtest.New(t))
-	rt, err := projections.New(projections.Config{Pool: fresh, Store: env.Store, Registry: env.Deps.Executor.Registry})
-	if err != nil {
-		t.Fatal(err)
+	fresh := projectionstest.BuildLive(t, env.Store, env.Deps.Executor.Registry, head, projection.Projectors()...)
+	live, replayed := projectionstest.DumpFull(t, env.Pool, readmodel.Schema.Name), projectionstest.DumpFull(t, fresh, readmodel.Schema.Name)
+	if !maps.Equal(live, replayed) {
+		t.Fatalf("civic read models differ after a replay:\n live     %v\n replayed %v", live, replayed)
 	}
-	if err := rt.Register(projection.Projectors()...); err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := readmodel.Migrate(ctx, fresh); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("replay runtime: %v", err)
-		}
-	}()
-	if err := rt.WaitFor(ctx, readmodel.Realm, head); err != nil {
-		t.Fatal(err)
-	}
-
-	for _, table := range []string{"users", "roles", "user_roles", "modules", "module_roles", "communities", "community_members", "join_requests"} {
-		live, replayed := dump(t, env.Pool, table), dump(t, fresh, table)
-		if live != replayed {
-			t.Errorf("civic.%s differs after replay:\n live     %s\n replayed %s", table, live, replayed)
-		}
-		if live == "[]" {
-			t.Errorf("civic.%s is empty: the replay compared nothing", table)
-		}
-	}
-}
-
-// dump renders a civic table's rows as JSON in listing order, without the
-// seq values, which only order rows.
-func dump(t *testing.T, pool *pgxpool.Pool, table string) string {
-	t.Helper()
-	var out string
-	err := pool.QueryRow(t.Context(),
-		`SELECT coalesce(json_agg(to_jsonb(r) - 'seq' ORDER BY r.seq), '[]')::text FROM civic.`+table+` r`).Scan(&out)
-	if err != nil {
-		t.Fatalf("dump civic.%s: %v", table, err)
-	}
-	return out
 }
 
 func TestBootstrapIsIdempotent(t *testing.T) {
