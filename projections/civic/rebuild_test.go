@@ -129,4 +129,3 @@ func (h history) signUp(name, roles string) account {
 	a.id = u.ID
 	return a
 }
-

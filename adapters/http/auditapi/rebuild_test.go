@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/annals-dev/annals/adapters/http/dialecttest"
-	"github.com/annals-dev/annals/projections/projectionstest"
 	projection "github.com/annals-dev/annals/projections/audit"
+	"github.com/annals-dev/annals/projections/projectionstest"
 	readmodel "github.com/annals-dev/annals/readmodels/audit"
 )
 

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/annals-dev/annals/projections/projectionstest"
 	projection "github.com/annals-dev/annals/projections/civic"
+	"github.com/annals-dev/annals/projections/projectionstest"
 	readmodel "github.com/annals-dev/annals/readmodels/civic"
 )
 
