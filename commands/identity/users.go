@@ -130,7 +130,7 @@ func (h *Users) ChangePassword(ctx context.Context, meta commands.Meta, userID, 
 func (h *Users) Delete(ctx context.Context, meta commands.Meta, userID string) (commands.Result, error) {
 	meta = meta.Grouped()
 	res, err := commands.Execute(ctx, h.x, identity.Users, meta, userID, func(u identity.User) ([]kernel.Event, error) {
-		return identity.Delete(u, h.now())
+		return identity.Delete(u, meta.ActorID, h.now())
 	})
 	if err != nil {
 		return res, err

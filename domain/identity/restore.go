@@ -46,7 +46,8 @@ func Restore(u, target User, at time.Time) ([]kernel.Event, error) {
 		if !u.Exists() {
 			return nil, nil
 		}
-		return Delete(u, at)
+		// Undoing a registration is no one deleting their own account.
+		return Delete(u, "", at)
 	case !u.Registered:
 		return nil, ErrUserNotFound
 	case u.Deleted:

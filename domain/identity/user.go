@@ -199,19 +199,25 @@ func ChangePassword(u User, hash string, at time.Time) ([]kernel.Event, error) {
 }
 
 // Delete decides the end of an account.
-func Delete(u User, at time.Time) ([]kernel.Event, error) {
+// A superuser may not delete their own account: the realm could be left
+// with nobody to administer it.
+func Delete(u User, actorID string, at time.Time) ([]kernel.Event, error) {
 	if !u.Exists() {
 		return nil, ErrUserNotFound
+	}
+	if u.Superuser && u.ID == actorID {
+		return nil, ErrSuperuserSelfDelete
 	}
 	return []kernel.Event{UserDeleted{UserID: u.ID, Email: u.Email, At: at}}, nil
 }
 
 // Errors of this aggregate, matched by code at the edge.
 var (
-	ErrUserNotFound   = kernel.NotFound("user_not_found", "User not found")
-	ErrEmailTaken     = kernel.Rule("email_taken", "The user with this email already exists in the system.")
-	ErrBadCredentials = kernel.Unauthenticated("bad_credentials", "Incorrect email or password")
-	ErrInactiveUser   = kernel.Rule("inactive_user", "Inactive user")
+	ErrUserNotFound        = kernel.NotFound("user_not_found", "User not found")
+	ErrSuperuserSelfDelete = kernel.Rule("superuser_self_delete", "Super users are not allowed to delete themselves")
+	ErrEmailTaken          = kernel.Rule("email_taken", "The user with this email already exists in the system.")
+	ErrBadCredentials      = kernel.Unauthenticated("bad_credentials", "Incorrect email or password")
+	ErrInactiveUser        = kernel.Rule("inactive_user", "Inactive user")
 )
 
 // RegisterEvents adds this package's events to a registry.

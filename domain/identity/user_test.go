@@ -45,13 +45,13 @@ func TestDeletedUserCannotChange(t *testing.T) {
 		When(func(u identity.User) ([]kernel.Event, error) { return identity.ChangePassword(u, "h2", t0) }).
 		ThenError(t, kernel.ErrNotFound)
 	kerneltest.Given(identity.Users, registered(), deleted).
-		When(func(u identity.User) ([]kernel.Event, error) { return identity.Delete(u, t0) }).
+		When(func(u identity.User) ([]kernel.Event, error) { return identity.Delete(u, "admin", t0) }).
 		ThenError(t, kernel.ErrNotFound)
 }
 
 func TestDeleteCarriesTheEmailToRelease(t *testing.T) {
 	kerneltest.Given(identity.Users, registered()).
-		When(func(u identity.User) ([]kernel.Event, error) { return identity.Delete(u, t0) }).
+		When(func(u identity.User) ([]kernel.Event, error) { return identity.Delete(u, "admin", t0) }).
 		Then(t, identity.UserDeleted{UserID: "u1", Email: "Ann@Example.com", At: t0})
 }
 
@@ -98,4 +98,15 @@ func TestEmailClaims(t *testing.T) {
 			}).
 			Then(t, identity.EmailClaimed{Email: "ann@example.com", UserID: "u2", At: t0})
 	})
+}
+
+func TestASuperuserCannotDeleteThemselves(t *testing.T) {
+	admin := registered()
+	admin.Superuser = true
+	kerneltest.Given(identity.Users, admin).
+		When(func(u identity.User) ([]kernel.Event, error) { return identity.Delete(u, "u1", t0) }).
+		ThenError(t, identity.ErrSuperuserSelfDelete)
+	kerneltest.Given(identity.Users, admin).
+		When(func(u identity.User) ([]kernel.Event, error) { return identity.Delete(u, "other-admin", t0) }).
+		Then(t, identity.UserDeleted{UserID: "u1", Email: "Ann@Example.com", At: t0})
 }

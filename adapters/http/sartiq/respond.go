@@ -15,9 +15,8 @@ import (
 
 // Failures this dialect words itself, as the FastAPI template does.
 var (
-	errNotSuperuser     = kernel.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
-	errSuperuserDeletes = kernel.Rule("superuser_self_delete", "Super users are not allowed to delete themselves")
-	errLoginRefused     = kernel.Rule("bad_credentials", "Incorrect email or password")
+	errNotSuperuser = kernel.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
+	errLoginRefused = kernel.Rule("bad_credentials", "Incorrect email or password")
 )
 
 // message is the template's Message body.

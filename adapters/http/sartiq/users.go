@@ -186,15 +186,11 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 	d.userAfter(w, r, id, err, profile, pass)
 }
 
-// deleteUser ends another user's account; a superuser cannot delete itself.
+// deleteUser ends a user's account.
 func (d *Dialect) deleteUser(w http.ResponseWriter, r *http.Request) {
 	p := fastapi.NewParams(r)
 	id := p.PathUUID("user_id")
 	if !fastapi.Valid(w, p.Errors()) {
-		return
-	}
-	if self(r, id) {
-		d.Fail(w, r, errSuperuserDeletes)
 		return
 	}
 	res, err := d.users.Delete(r.Context(), d.Meta(r, "DeleteUser"), id.String())
