@@ -72,6 +72,18 @@ type Result struct {
 	Position eventstore.Position
 }
 
+// Latest is the result whose events come last in the log, among those that
+// appended anything: waiting for it covers the others.
+func Latest(results ...Result) Result {
+	var latest Result
+	for _, r := range results {
+		if r.Appended() && !r.Position.Less(latest.Position) {
+			latest = r
+		}
+	}
+	return latest
+}
+
 // Appended reports whether the command appended anything.
 func (r Result) Appended() bool { return len(r.Events) > 0 }
 

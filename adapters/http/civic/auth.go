@@ -54,7 +54,7 @@ func (d *Dialect) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd := cmdidentity.Register{UserID: uuid.NewString(), Email: email.V, Password: password, FullName: &name.V, Active: true}
 	res, err := d.roles.Register(r.Context(), d.Meta(r, "Signup"), cmd, roleIDs(roles.V))
-	written(d, w, r, http.StatusCreated, res, err, func(ctx context.Context) (readmodel.Account, error) {
+	fastapi.Written(d.Responder, w, r, http.StatusCreated, res, err, func(ctx context.Context) (readmodel.Account, error) {
 		return d.reads.Account(ctx, cmd.UserID)
 	})
 }
@@ -88,7 +88,7 @@ func (d *Dialect) login(w http.ResponseWriter, r *http.Request) {
 	meta.ActorID = u.ID
 	started, err := d.sessions.Start(r.Context(), meta, sessionID, u.ID, refresh.ID)
 	// The session was appended after the login, so waiting for it covers both.
-	written(d, w, r, http.StatusOK, started, err, func(ctx context.Context) (loginResponse, error) {
+	fastapi.Written(d.Responder, w, r, http.StatusOK, started, err, func(ctx context.Context) (loginResponse, error) {
 		account, err := d.reads.Account(ctx, u.ID)
 		return loginResponse{AccessToken: access.Token, RefreshToken: refresh.Token, User: account}, err
 	})
@@ -120,7 +120,7 @@ func (d *Dialect) refresh(w http.ResponseWriter, r *http.Request) {
 	res, err := d.sessions.Refresh(r.Context(), meta, cmdidentity.Refresh{
 		SessionID: claims.SessionID, UserID: claims.Subject, Presented: claims.ID, Next: refresh.ID,
 	})
-	written(d, w, r, http.StatusOK, res, err, func(context.Context) (tokenPair, error) {
+	fastapi.Written(d.Responder, w, r, http.StatusOK, res, err, func(context.Context) (tokenPair, error) {
 		return tokenPair{AccessToken: access.Token, RefreshToken: refresh.Token, TokenType: "bearer"}, nil
 	})
 }
@@ -185,7 +185,7 @@ func (d *Dialect) resetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := d.resets.Reset(r.Context(), d.Meta(r, "ResetPassword"), token.V, password)
-	written(d, w, r, http.StatusOK, res, err, func(context.Context) (string, error) { return resetDone, nil })
+	fastapi.Written(d.Responder, w, r, http.StatusOK, res, err, func(context.Context) (string, error) { return resetDone, nil })
 }
 
 // issue signs a session's access and refresh tokens.

@@ -69,7 +69,7 @@ func (d *Dialect) updateCommunity(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dialect) answerCommunity(w http.ResponseWriter, r *http.Request, status int, id string, res commands.Result, err error) {
-	written(d, w, r, status, res, err, func(ctx context.Context) (readmodel.Community, error) { return d.reads.Community(ctx, id) })
+	fastapi.Written(d.Responder, w, r, status, res, err, func(ctx context.Context) (readmodel.Community, error) { return d.reads.Community(ctx, id) })
 }
 
 // deleteCommunity ends a community with its memberships and requests.
@@ -129,7 +129,7 @@ func (d *Dialect) decideJoin(w http.ResponseWriter, r *http.Request, command str
 }
 
 func (d *Dialect) answerJoinRequest(w http.ResponseWriter, r *http.Request, status int, communityID, requestID string, res commands.Result, err error) {
-	written(d, w, r, status, res, err, func(ctx context.Context) (readmodel.JoinRequest, error) {
+	fastapi.Written(d.Responder, w, r, status, res, err, func(ctx context.Context) (readmodel.JoinRequest, error) {
 		return d.reads.JoinRequest(ctx, communityID, requestID)
 	})
 }

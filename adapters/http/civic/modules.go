@@ -98,5 +98,5 @@ func (d *Dialect) changeModuleRoles(w http.ResponseWriter, r *http.Request, comm
 }
 
 func (d *Dialect) answerModule(w http.ResponseWriter, r *http.Request, status int, id string, res commands.Result, err error) {
-	written(d, w, r, status, res, err, func(ctx context.Context) (readmodel.Module, error) { return d.reads.Module(ctx, id) })
+	fastapi.Written(d.Responder, w, r, status, res, err, func(ctx context.Context) (readmodel.Module, error) { return d.reads.Module(ctx, id) })
 }

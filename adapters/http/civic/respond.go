@@ -1,7 +1,6 @@
 package civic
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,24 +15,6 @@ import (
 // errNotSuperuser refuses what only superusers (or the user concerned) may
 // do.
 var errNotSuperuser = kernel.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
-
-// written answers a command: once the read models include what it
-// appended (a refused command may have recorded the attempt), its failure,
-// or what read then returns, with status.
-func written[T any](d *Dialect, w http.ResponseWriter, r *http.Request, status int, res commands.Result, err error,
-	read func(context.Context) (T, error)) {
-	d.Await(r, res)
-	if err != nil {
-		d.Fail(w, r, err)
-		return
-	}
-	v, err := read(r.Context())
-	if err != nil {
-		d.Fail(w, r, err)
-		return
-	}
-	fastapi.WriteJSON(w, status, v)
-}
 
 // done answers a command that returns nothing with 204.
 func (d *Dialect) done(w http.ResponseWriter, r *http.Request, res commands.Result, err error) {

@@ -49,7 +49,7 @@ func (d *Dialect) renameRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dialect) answerRole(w http.ResponseWriter, r *http.Request, status int, id string, res commands.Result, err error) {
-	written(d, w, r, status, res, err, func(ctx context.Context) (readmodel.Role, error) { return d.reads.Role(ctx, id) })
+	fastapi.Written(d.Responder, w, r, status, res, err, func(ctx context.Context) (readmodel.Role, error) { return d.reads.Role(ctx, id) })
 }
 
 // deleteRole ends a role; no user holds it and no module allows it after.

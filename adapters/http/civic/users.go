@@ -66,7 +66,7 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 		cmd.Roles = &ids
 	}
 	res, err := d.roles.UpdateUser(r.Context(), d.Meta(r, "UpdateUser"), cmd)
-	written(d, w, r, http.StatusOK, res, err, func(ctx context.Context) (readmodel.User, error) {
+	fastapi.Written(d.Responder, w, r, http.StatusOK, res, err, func(ctx context.Context) (readmodel.User, error) {
 		return d.reads.User(ctx, id)
 	})
 }
@@ -95,7 +95,7 @@ func (d *Dialect) addToCommunity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := d.communities.AddMember(r.Context(), d.Meta(r, "AddUserToCommunity"), communityID, userID.V)
-	written(d, w, r, http.StatusOK, res, err, func(ctx context.Context) (readmodel.Member, error) {
+	fastapi.Written(d.Responder, w, r, http.StatusOK, res, err, func(ctx context.Context) (readmodel.Member, error) {
 		return d.reads.Member(ctx, communityID, userID.V)
 	})
 }

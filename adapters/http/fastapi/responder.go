@@ -1,6 +1,7 @@
 package fastapi
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -52,6 +53,24 @@ func (s Responder) Reply(w http.ResponseWriter, r *http.Request, v any, err erro
 // write.
 func (s Responder) Await(r *http.Request, results ...commands.Result) {
 	s.Deps.Await(r.Context(), s.Realm, results...)
+}
+
+// Written answers a command: once the read models include what it appended
+// (a refused command may have recorded the attempt), its failure, or what
+// read then returns, with status.
+func Written[T any](s Responder, w http.ResponseWriter, r *http.Request, status int, res commands.Result, err error,
+	read func(context.Context) (T, error)) {
+	s.Await(r, res)
+	if err != nil {
+		s.Fail(w, r, err)
+		return
+	}
+	v, err := read(r.Context())
+	if err != nil {
+		s.Fail(w, r, err)
+		return
+	}
+	WriteJSON(w, status, v)
 }
 
 // Meta is the audit metadata of a command issued by the request's caller

@@ -46,12 +46,7 @@ func CommandMeta(r *http.Request, realm, actorID, command string) commands.Meta 
 // ordered, so waiting for the latest covers the others. A timeout is logged,
 // not returned: the write is durable and acknowledged either way.
 func (d Deps) Await(ctx context.Context, realm string, results ...commands.Result) {
-	var res commands.Result
-	for _, r := range results {
-		if r.Appended() && !r.Position.Less(res.Position) {
-			res = r
-		}
-	}
+	res := commands.Latest(results...)
 	if !res.Appended() || d.Waiter == nil {
 		return
 	}

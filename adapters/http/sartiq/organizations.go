@@ -2,6 +2,7 @@ package sartiq
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -58,17 +59,14 @@ func (d *Dialect) createOrganization(w http.ResponseWriter, r *http.Request) {
 // organizationAfter answers an organization command with the organization
 // as the read model shows it once it includes the command's events.
 func (d *Dialect) organizationAfter(w http.ResponseWriter, r *http.Request, id uuid.UUID, res commands.Result, err error) {
-	if err != nil {
-		d.Fail(w, r, err)
-		return
-	}
-	d.Await(r, res)
-	d.answerOrganization(w, r, id)
+	fastapi.Written(d.Responder, w, r, http.StatusOK, res, err, func(ctx context.Context) (organizationPublic, error) {
+		return d.organization(ctx, r, id)
+	})
 }
 
-func (d *Dialect) answerOrganization(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
-	o, err := d.reads.Organization(r.Context(), viewer(r), id)
-	d.Reply(w, r, organizationPublic{Organization: o}, err)
+func (d *Dialect) organization(ctx context.Context, r *http.Request, id uuid.UUID) (organizationPublic, error) {
+	o, err := d.reads.Organization(ctx, viewer(r), id)
+	return organizationPublic{Organization: o}, err
 }
 
 // listOrganizations lists the caller's organizations, or all of them for a
@@ -95,7 +93,8 @@ func (d *Dialect) readOrganization(w http.ResponseWriter, r *http.Request) {
 	if !fastapi.Valid(w, p.Errors()) {
 		return
 	}
-	d.answerOrganization(w, r, id)
+	o, err := d.organization(r.Context(), r, id)
+	d.Reply(w, r, o, err)
 }
 
 // updateOrganization changes the profile and may transfer ownership

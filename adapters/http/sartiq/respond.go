@@ -1,6 +1,7 @@
 package sartiq
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -27,12 +28,9 @@ type message struct {
 // confirm answers a command with a Message once the read models include
 // its events.
 func (d *Dialect) confirm(w http.ResponseWriter, r *http.Request, text string, res commands.Result, err error) {
-	if err != nil {
-		d.Fail(w, r, err)
-		return
-	}
-	d.Await(r, res)
-	fastapi.WriteJSON(w, http.StatusOK, message{Message: text})
+	fastapi.Written(d.Responder, w, r, http.StatusOK, res, err, func(context.Context) (message, error) {
+		return message{Message: text}, nil
+	})
 }
 
 // page reads the skip/limit/search query parameters. Negative values are

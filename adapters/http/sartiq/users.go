@@ -1,7 +1,10 @@
 package sartiq
 
 import (
+	"context"
 	"net/http"
+
+	readmodel "github.com/annals-dev/annals/readmodels/sartiq"
 
 	"github.com/google/uuid"
 
@@ -75,19 +78,15 @@ func (d *Dialect) register(w http.ResponseWriter, r *http.Request, command strin
 	id := uuid.New()
 	cmd.UserID = id.String()
 	res, err := d.users.Register(r.Context(), d.Meta(r, command), cmd)
-	d.userAfter(w, r, id, err, res)
+	d.userAfter(w, r, id, res, err)
 }
 
 // userAfter answers a user command with the user as the read model shows it
 // once it includes the command's events.
-func (d *Dialect) userAfter(w http.ResponseWriter, r *http.Request, id uuid.UUID, err error, results ...commands.Result) {
-	if err != nil {
-		d.Fail(w, r, err)
-		return
-	}
-	d.Await(r, results...)
-	u, err := d.reads.User(r.Context(), id)
-	d.Reply(w, r, u, err)
+func (d *Dialect) userAfter(w http.ResponseWriter, r *http.Request, id uuid.UUID, res commands.Result, err error) {
+	fastapi.Written(d.Responder, w, r, http.StatusOK, res, err, func(ctx context.Context) (readmodel.User, error) {
+		return d.reads.User(ctx, id)
+	})
 }
 
 func (d *Dialect) readMe(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +109,7 @@ func (d *Dialect) updateMe(w http.ResponseWriter, r *http.Request) {
 	res, err := d.users.Update(r.Context(), d.Meta(r, "UpdateUserMe"), id.String(), identity.UserChanges{
 		Email: email.Ptr(), FullName: fullName.Ptr(), ClearFullName: fullName.Null,
 	})
-	d.userAfter(w, r, id, err, res)
+	d.userAfter(w, r, id, res, err)
 }
 
 // updatePasswordMe changes the caller's password once the current one is
@@ -179,11 +178,11 @@ func (d *Dialect) updateUser(w http.ResponseWriter, r *http.Request) {
 		Superuser: superuser.Ptr(), Active: active.Ptr(), ReworkAvailable: rework.Ptr(),
 	})
 	if err != nil || !password.Has() {
-		d.userAfter(w, r, id, err, profile)
+		d.userAfter(w, r, id, profile, err)
 		return
 	}
 	pass, err := d.users.ChangePassword(ctx, d.Meta(r, "UpdateUser"), id.String(), "", password.V, false)
-	d.userAfter(w, r, id, err, profile, pass)
+	d.userAfter(w, r, id, commands.Latest(profile, pass), err)
 }
 
 // deleteUser ends a user's account.
